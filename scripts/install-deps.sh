@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Installs everything Postroom needs to build, run, test and benchmark on Debian 12 (bookworm).
+# Idempotent: packages already present are skipped, so re-running costs a few seconds.
+#   scripts/install-deps.sh            build + run dependencies
+#   scripts/install-deps.sh --test     also the test peers (PostgreSQL server, Node SDK, sanitizer runtime)
+#   scripts/install-deps.sh --bench    also the benchmark peers (wrk, nginx)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+want_test=0; want_bench=0
+for arg in "$@"; do
+  case "$arg" in
+    --test) want_test=1 ;;
+    --bench) want_bench=1 ;;
+    *) echo "unknown option: $arg" >&2; exit 2 ;;
+  esac
+done
+
+# Never libboost-all-dev / libboost-dev: those are Boost 1.74 and would remove 1.81.
+packages=(build-essential cmake ninja-build pkg-config ccache
+  libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
+  libssl-dev libsqlite3-dev libpq-dev libspdlog-dev libfmt-dev libcli11-dev
+  nodejs npm)
+if [ $want_test = 1 ]; then
+  packages+=(libgtest-dev libgmock-dev postgresql-15 clang-14 libclang-rt-14-dev libfuzzer-14-dev python3 python3-yaml)
+fi
+if [ $want_bench = 1 ]; then
+  packages+=(wrk nginx-light)
+fi
+
+missing=()
+for p in "${packages[@]}"; do
+  # node/npm may come from another packaging on the machine; accept them when the commands exist.
+  if [ "$p" = nodejs ] && command -v node >/dev/null; then continue; fi
+  if [ "$p" = npm ] && command -v npm >/dev/null; then continue; fi
+  status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
+  [ "$status" = "install ok installed" ] || missing+=("$p")
+done
+
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "installing: ${missing[*]}"
+  sudo_cmd=""
+  [ "$(id -u)" = 0 ] || sudo_cmd="sudo"
+  $sudo_cmd apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+if [ $want_test = 1 ]; then
+  # The official SDK, pinned, used unmodified by the integration tests.
+  if [ ! -f tests/sdk/node_modules/mailtrap/package.json ]; then
+    (cd tests/sdk && npm ci --no-audit --no-fund --loglevel=error)
+  fi
+fi

@@ -1,0 +1,165 @@
+#include "cli/commands.h"
+
+#include <signal.h>
+#include <spdlog/spdlog.h>
+
+#include <boost/json.hpp>
+#include <condition_variable>
+#include <filesystem>
+#include <iostream>
+#include <mutex>
+#include <thread>
+
+#include "accounts/service.h"
+#include "core/log.h"
+#include "core/metrics.h"
+#include "core/rate_limiter.h"
+#include "core/tls_certificate.h"
+#include "http/api/routes.h"
+#include "http/pipeline.h"
+#include "http/server.h"
+#include "store/database.h"
+
+namespace postroom::cli {
+namespace {
+
+std::unique_ptr<store::Database> open_store(const Config& config) {
+  std::filesystem::create_directories(config.data_dir);
+  store::DatabaseOptions options;
+  options.pool_size = config.db_pool_size;
+  return store::open_database(config.database_url(), options);
+}
+
+boost::json::value optional_json(const std::optional<std::int64_t>& v) { return v ? boost::json::value(*v) : nullptr; }
+boost::json::value optional_json(const std::optional<std::string>& v) { return v ? boost::json::value(*v) : nullptr; }
+
+void print_block(std::ostream& out, const accounts::BootstrapResult& r, const Config& config, bool serving) {
+  const HostPort smtp = parse_host_port_list(config.sandbox_smtp).at(0);
+  out << "\n"
+      << (r.created ? "Postroom bootstrapped a new installation:\n" : "Postroom issued a new admin API token:\n")
+      << "  API / UI URL       " << config.effective_public_url() << "\n"
+      << "  Organization ID    " << r.organization_id << "\n"
+      << "  Account ID         " << r.account_id << "\n"
+      << "  Admin API token    " << r.api_token << "   (shown only now; store it)\n";
+  if (r.admin_password) out << "  Admin user         " << r.admin_email << " / " << *r.admin_password << "\n";
+  if (r.inbox_id) {
+    out << "  Sandbox            \"My Sandbox\" (project " << r.project_id.value_or(0) << ", inbox " << *r.inbox_id << ")\n"
+        << "  Sandbox SMTP       host " << smtp.host << "  port " << smtp.port << "  username " << r.smtp_username.value_or("")
+        << "  password " << r.smtp_password.value_or("") << "\n";
+  }
+  out << "  Try it:            curl -H 'Authorization: Bearer " << r.api_token << "' " << config.effective_public_url()
+      << "/api/accounts\n";
+  if (!serving) out << "  Start the server:  postroom serve --data-dir " << config.data_dir << "\n";
+  out << std::endl;
+}
+
+// Deletes tokens past their retention hourly; wakes early on shutdown.
+class TokenJanitor {
+ public:
+  explicit TokenJanitor(accounts::AccountsService& accounts)
+      : thread_([this, &accounts] {
+          std::unique_lock lock(mutex_);
+          while (!stop_) {
+            lock.unlock();
+            try {
+              if (int removed = accounts.purge_expired_tokens()) spdlog::info("purged {} expired API tokens", removed);
+            } catch (const std::exception& e) {
+              spdlog::warn("expired token purge failed: {}", e.what());
+            }
+            lock.lock();
+            cv_.wait_for(lock, std::chrono::hours(1), [&] { return stop_; });
+          }
+        }) {}
+  ~TokenJanitor() {
+    {
+      std::lock_guard lock(mutex_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  bool stop_ = false;
+  std::thread thread_;
+};
+
+}  // namespace
+
+int run_admin_bootstrap(const Config& config, bool json) {
+  configure_logging(config.log_level == "info" ? "warn" : config.log_level);
+  auto db = open_store(config);
+  accounts::AccountsService accounts(*db, SystemClock(), config.plans);
+  const accounts::BootstrapResult r = accounts.bootstrap(config.admin_email);
+  if (json) {
+    boost::json::object out;
+    out["account_id"] = r.account_id;
+    out["organization_id"] = r.organization_id;
+    out["api_token"] = r.api_token;
+    out["project_id"] = optional_json(r.project_id);
+    out["inbox_id"] = optional_json(r.inbox_id);
+    out["smtp_username"] = optional_json(r.smtp_username);
+    out["smtp_password"] = optional_json(r.smtp_password);
+    out["admin_email"] = r.admin_email;
+    out["admin_password"] = optional_json(r.admin_password);
+    std::cout << boost::json::serialize(out) << std::endl;
+  } else {
+    print_block(std::cout, r, config, false);
+  }
+  return 0;
+}
+
+int run_serve(const Config& config) {
+  configure_logging(config.log_level);
+  // Block the stop signals in every thread; the main thread waits for them with sigwait.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  auto db = open_store(config);
+  Metrics metrics;
+  db->set_observer([&metrics](bool is_write, double seconds) { metrics.observe_storage(is_write, seconds); });
+  SystemClock clock;
+  accounts::AccountsService accounts(*db, clock, config.plans);
+  spdlog::info("storage: {} (schema version {})", db->describe(), store::schema_version(*db));
+  if (!accounts.is_bootstrapped()) print_block(std::cout, accounts.bootstrap(config.admin_email), config, true);
+
+  http::Router router;
+  http::api::Services services{accounts, *db, metrics};
+  http::api::add_all_routes(router, services);
+  RateLimiter rate_limiter(config.rate_limit_requests, config.rate_limit_window_seconds);
+  http::Pipeline pipeline(router, accounts, rate_limiter, metrics);
+
+  http::ServerOptions options;
+  options.listen = parse_host_port_list(config.http);
+  if (!config.https.empty()) {
+    options.listen_tls = parse_host_port_list(config.https);
+    const CertificatePaths certificate = ensure_certificate(config.data_dir, config.tls_cert, config.tls_key);
+    options.tls_certificate = certificate.certificate;
+    options.tls_private_key = certificate.private_key;
+    if (certificate.generated) spdlog::info("HTTPS uses the self-signed certificate {}", certificate.certificate);
+  }
+  options.io_threads = config.io_threads;
+  options.worker_threads = config.worker_threads;
+  options.max_body_bytes = config.max_body_bytes;
+  options.header_timeout_seconds = config.header_timeout_seconds;
+  options.idle_timeout_seconds = config.idle_timeout_seconds;
+  http::Server server(options, [&pipeline](const http::Request& request) { return pipeline.handle(request); });
+  for (const HostPort& bound : server.start()) spdlog::info("listening on {}", bound.to_string());
+  TokenJanitor janitor(accounts);
+  std::cout << "Postroom is running: API/UI at " << config.effective_public_url() << " (Ctrl-C to stop)" << std::endl;
+
+  int received = 0;
+  sigwait(&signals, &received);
+  spdlog::info("signal {} received: finishing in-flight requests (up to {} s)", received, config.shutdown_timeout_seconds);
+  server.shutdown(std::chrono::seconds(config.shutdown_timeout_seconds));
+  server.wait();
+  spdlog::info("stopped");
+  return 0;
+}
+
+}  // namespace postroom::cli

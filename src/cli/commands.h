@@ -1,0 +1,10 @@
+#pragma once
+// What each `postroom` command does, wired from the parsed command line.
+#include "cli/options.h"
+
+namespace postroom::cli {
+
+int run_serve(const Config& config);
+int run_admin_bootstrap(const Config& config, bool json);
+
+}  // namespace postroom::cli

@@ -1,0 +1,231 @@
+// CLI11 is expensive to compile; it is confined to this file.
+#include "cli/options.h"
+
+#include <CLI/CLI.hpp>
+#include <fstream>
+#include <map>
+#include <sstream>
+
+namespace postroom::cli {
+namespace {
+
+std::string trim(const std::string& text) {
+  const auto first = text.find_first_not_of(" \t\r");
+  if (first == std::string::npos) return {};
+  const auto last = text.find_last_not_of(" \t\r");
+  return text.substr(first, last - first + 1);
+}
+
+// Reads `key = value` lines (TOML-style: comments with '#', optional quotes, [sections] ignored).
+std::map<std::string, std::string> read_config_file(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw CLI::FileError::Missing(path);
+  std::map<std::string, std::string> values;
+  std::string line;
+  int number = 0;
+  while (std::getline(in, line)) {
+    ++number;
+    std::string text = trim(line);
+    if (text.empty() || text[0] == '#' || text[0] == ';' || text[0] == '[') continue;
+    const auto eq = text.find('=');
+    if (eq == std::string::npos)
+      throw CLI::ConversionError(path + ":" + std::to_string(number) + ": expected key = value");
+    std::string key = trim(text.substr(0, eq));
+    std::string value = trim(text.substr(eq + 1));
+    if (value.size() >= 2 && (value.front() == '"' || value.front() == '\'') && value.back() == value.front())
+      value = value.substr(1, value.size() - 2);
+    for (char& c : key) {
+      if (c == '_') c = '-';
+    }
+    values[key] = value;
+  }
+  return values;
+}
+
+// Applies config-file values to every option that neither a flag nor an environment variable set.
+void apply_config_file(CLI::App& app, const std::string& path) {
+  for (const auto& [key, value] : read_config_file(path)) {
+    CLI::Option* option = nullptr;
+    try {
+      option = app.get_option("--" + key);
+    } catch (const CLI::OptionNotFound&) {
+      throw CLI::ValidationError(path + ": unknown option '" + key + "'");
+    }
+    if (option->count() > 0) continue;
+    option->add_result(value);
+    option->run_callback();
+  }
+}
+
+void add_storage_options(CLI::App& app, Config& config) {
+  app.add_option("--data-dir", config.data_dir, "Directory for the embedded database, TLS material and files")
+      ->envname("POSTROOM_DATA_DIR")
+      ->capture_default_str();
+  app.add_option("--database", config.database,
+                 "Database URL: sqlite:PATH or postgres://USER:PASS@HOST:PORT/DB (default: sqlite:<data-dir>/postroom.db)")
+      ->envname("POSTROOM_DATABASE");
+  app.add_option("--db-pool-size", config.db_pool_size, "PostgreSQL connections / SQLite reader connections")
+      ->envname("POSTROOM_DB_POOL_SIZE")
+      ->check(CLI::Range(1, 256))
+      ->capture_default_str();
+  app.add_option("--log-level", config.log_level, "trace, debug, info, warn, error or off")
+      ->envname("POSTROOM_LOG_LEVEL")
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}))
+      ->capture_default_str();
+}
+
+void add_serve_options(CLI::App& app, Config& config) {
+  auto host_port = CLI::Validator(
+      [](std::string& value) -> std::string {
+        try {
+          parse_host_port_list(value);
+        } catch (const std::exception& e) {
+          return e.what();
+        }
+        return {};
+      },
+      "HOST:PORT");
+  app.add_option("--http", config.http, "API and UI listener (loopback unless told otherwise)")
+      ->envname("POSTROOM_HTTP")
+      ->check(host_port)
+      ->capture_default_str();
+  app.add_option("--https", config.https, "Optional HTTPS listener for the API and UI, HOST:PORT")
+      ->envname("POSTROOM_HTTPS")
+      ->check(host_port);
+  app.add_option("--sandbox-smtp", config.sandbox_smtp, "Email Sandbox SMTP listeners, HOST:PORT[,HOST:PORT…]")
+      ->envname("POSTROOM_SANDBOX_SMTP")
+      ->check(host_port)
+      ->capture_default_str();
+  app.add_option("--smtp", config.smtp, "Transactional SMTP submission listener, HOST:PORT")
+      ->envname("POSTROOM_SMTP")
+      ->check(host_port)
+      ->capture_default_str();
+  app.add_option("--smtp-bulk", config.smtp_bulk, "Bulk SMTP submission listener, HOST:PORT")
+      ->envname("POSTROOM_SMTP_BULK")
+      ->check(host_port)
+      ->capture_default_str();
+  app.add_option("--public-url", config.public_url, "Externally visible base URL used in links (default: from --http)")
+      ->envname("POSTROOM_PUBLIC_URL");
+  app.add_option("--tls-cert", config.tls_cert,
+                 "PEM certificate (chain) for TLS listeners (default: self-signed, generated into <data-dir>/tls)")
+      ->envname("POSTROOM_TLS_CERT");
+  app.add_option("--tls-key", config.tls_key, "PEM private key matching --tls-cert")->envname("POSTROOM_TLS_KEY");
+  app.add_option("--io-threads", config.io_threads, "Threads serving network I/O")
+      ->envname("POSTROOM_IO_THREADS")
+      ->check(CLI::Range(1, 64))
+      ->capture_default_str();
+  app.add_option("--worker-threads", config.worker_threads, "Threads running request handlers")
+      ->envname("POSTROOM_WORKER_THREADS")
+      ->check(CLI::Range(1, 256))
+      ->capture_default_str();
+  app.add_option("--max-body-bytes", config.max_body_bytes, "Largest accepted HTTP request body (larger: 413)")
+      ->envname("POSTROOM_MAX_BODY_BYTES")
+      ->check(CLI::Range(std::int64_t{1024}, std::int64_t{1} << 32))
+      ->capture_default_str();
+  app.add_option("--header-timeout", config.header_timeout_seconds, "Seconds a new connection has to send its request headers")
+      ->envname("POSTROOM_HEADER_TIMEOUT")
+      ->check(CLI::Range(1, 3600))
+      ->capture_default_str();
+  app.add_option("--idle-timeout", config.idle_timeout_seconds, "Seconds an idle keep-alive connection stays open")
+      ->envname("POSTROOM_IDLE_TIMEOUT")
+      ->check(CLI::Range(1, 3600))
+      ->capture_default_str();
+  app.add_option("--shutdown-timeout", config.shutdown_timeout_seconds,
+                 "Seconds in-flight requests get to finish on SIGTERM/SIGINT")
+      ->envname("POSTROOM_SHUTDOWN_TIMEOUT")
+      ->check(CLI::Range(0, 3600))
+      ->capture_default_str();
+  app.add_option("--rate-limit-requests", config.rate_limit_requests, "API requests allowed per token per window")
+      ->envname("POSTROOM_RATE_LIMIT_REQUESTS")
+      ->check(CLI::Range(1, 2'000'000'000))
+      ->capture_default_str();
+  app.add_option("--rate-limit-window", config.rate_limit_window_seconds, "Rate-limit window in seconds")
+      ->envname("POSTROOM_RATE_LIMIT_WINDOW")
+      ->check(CLI::Range(1, 86400))
+      ->capture_default_str();
+  app.add_option("--testing-plan-name", config.plans.testing_plan_name, "Plan name shown for Email Sandbox usage")
+      ->envname("POSTROOM_TESTING_PLAN_NAME")
+      ->capture_default_str();
+  app.add_option("--testing-message-limit", config.plans.testing_message_limit,
+                 "Sandbox messages per billing cycle (-1: unlimited)")
+      ->envname("POSTROOM_TESTING_MESSAGE_LIMIT")
+      ->capture_default_str();
+  app.add_option("--testing-forward-limit", config.plans.testing_forward_limit,
+                 "Sandbox forwards per billing cycle (-1: unlimited)")
+      ->envname("POSTROOM_TESTING_FORWARD_LIMIT")
+      ->capture_default_str();
+  app.add_option("--sending-plan-name", config.plans.sending_plan_name, "Plan name shown for Email API/SMTP usage")
+      ->envname("POSTROOM_SENDING_PLAN_NAME")
+      ->capture_default_str();
+  app.add_option("--sending-message-limit", config.plans.sending_message_limit,
+                 "Sent messages per billing cycle (-1: unlimited)")
+      ->envname("POSTROOM_SENDING_MESSAGE_LIMIT")
+      ->capture_default_str();
+  app.add_option("--admin-email", config.admin_email, "E-mail of the admin user created on first start")
+      ->envname("POSTROOM_ADMIN_EMAIL")
+      ->capture_default_str();
+}
+
+}  // namespace
+
+ParseOutcome parse_command_line(const std::vector<std::string>& args) {
+  CommandLine result;
+  CLI::App app{"Postroom: self-hosted, Mailtrap-compatible email platform (sandbox, sending, marketing)", "postroom"};
+  app.require_subcommand(1);
+
+  std::string serve_config, admin_config;
+  CLI::App* serve = app.add_subcommand("serve", "Run the API/UI and SMTP listeners");
+  add_storage_options(*serve, result.config);
+  add_serve_options(*serve, result.config);
+  serve->add_option("--config", serve_config, "Config file with `option = value` lines (lowest precedence but defaults)")
+      ->envname("POSTROOM_CONFIG");
+
+  CLI::App* admin = app.add_subcommand("admin", "Administrative commands that work on the store directly");
+  admin->require_subcommand(1);
+  CLI::App* bootstrap = admin->add_subcommand(
+      "bootstrap", "Create the default organization, account, admin user, sandbox and an admin API token (idempotent: "
+                   "on a bootstrapped store it issues a fresh admin token)");
+  add_storage_options(*bootstrap, result.config);
+  bootstrap->add_option("--admin-email", result.config.admin_email, "E-mail of the admin user")
+      ->envname("POSTROOM_ADMIN_EMAIL")
+      ->capture_default_str();
+  bootstrap->add_flag("--json", result.json, "Print one JSON object instead of a readable block");
+  bootstrap->add_option("--config", admin_config, "Config file with `option = value` lines")->envname("POSTROOM_CONFIG");
+  bootstrap->allow_config_extras(true);
+
+  app.add_subcommand("version", "Print the version");
+
+  std::vector<std::string> reversed(args.rbegin(), args.rend());
+  if (!reversed.empty()) reversed.pop_back();  // program name
+  std::ostringstream out, err;
+  try {
+    app.parse(reversed);
+    if (serve->parsed() && !serve_config.empty()) apply_config_file(*serve, serve_config);
+    if (bootstrap->parsed() && !admin_config.empty()) {
+      // Only the storage options matter to bootstrap; the file may hold serve options too.
+      for (const auto& [key, value] : read_config_file(admin_config)) {
+        CLI::Option* option = nullptr;
+        try {
+          option = bootstrap->get_option("--" + key);
+        } catch (const CLI::OptionNotFound&) {
+          continue;
+        }
+        if (option->count() > 0) continue;
+        option->add_result(value);
+        option->run_callback();
+      }
+    }
+    (void)parse_host_port_list(result.config.http);
+  } catch (const CLI::ParseError& e) {
+    const int code = app.exit(e, out, err);
+    return {std::nullopt, code, out.str() + err.str()};
+  } catch (const std::exception& e) {
+    return {std::nullopt, 2, std::string("error: ") + e.what() + "\n"};
+  }
+  if (serve->parsed()) result.command = Command::serve;
+  else if (bootstrap->parsed()) result.command = Command::admin_bootstrap;
+  else result.command = Command::version;
+  return {result, 0, {}};
+}
+
+}  // namespace postroom::cli

@@ -1,0 +1,77 @@
+#include "core/metrics.h"
+
+#include <cstdio>
+
+namespace postroom {
+
+void Histogram::observe(double seconds) {
+  for (std::size_t i = 0; i < kBounds.size(); ++i) {
+    if (seconds <= kBounds[i]) ++buckets_[i];
+  }
+  ++count_;
+  sum_ += seconds;
+}
+
+static std::string number(double value) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.9g", value);
+  return buf;
+}
+
+void Histogram::render(std::string& out, const std::string& name, const std::string& labels) const {
+  const std::string sep = labels.empty() ? "" : ",";
+  for (std::size_t i = 0; i < kBounds.size(); ++i)
+    out += name + "_bucket{" + labels + sep + "le=\"" + number(kBounds[i]) + "\"} " + std::to_string(buckets_[i]) + "\n";
+  out += name + "_bucket{" + labels + sep + "le=\"+Inf\"} " + std::to_string(count_) + "\n";
+  const std::string braces = labels.empty() ? "" : "{" + labels + "}";
+  out += name + "_sum" + braces + " " + number(sum_) + "\n";
+  out += name + "_count" + braces + " " + std::to_string(count_) + "\n";
+}
+
+std::string prometheus_label(const std::string& value) {
+  std::string out;
+  for (char c : value) {
+    if (c == '\\' || c == '"') out.push_back('\\');
+    if (c == '\n') {
+      out += "\\n";
+      continue;
+    }
+    out.push_back(c);
+  }
+  return out;
+}
+
+void Metrics::observe_request(const std::string& route, const std::string& method, int status, double seconds) {
+  std::lock_guard lock(mutex_);
+  ++requests_[{route, method, status}];
+  request_seconds_[route].observe(seconds);
+}
+
+void Metrics::observe_storage(bool is_write, double seconds) {
+  std::lock_guard lock(mutex_);
+  (is_write ? storage_write_ : storage_read_).observe(seconds);
+}
+
+std::string Metrics::render(const std::string& extra) const {
+  std::lock_guard lock(mutex_);
+  std::string out;
+  out += "# HELP postroom_http_requests_total HTTP requests by route, method and status.\n";
+  out += "# TYPE postroom_http_requests_total counter\n";
+  for (const auto& [key, count] : requests_) {
+    const auto& [route, method, status] = key;
+    out += "postroom_http_requests_total{route=\"" + prometheus_label(route) + "\",method=\"" + method +
+           "\",status=\"" + std::to_string(status) + "\"} " + std::to_string(count) + "\n";
+  }
+  out += "# HELP postroom_http_request_duration_seconds Time from request read to response ready, by route.\n";
+  out += "# TYPE postroom_http_request_duration_seconds histogram\n";
+  for (const auto& [route, histogram] : request_seconds_)
+    histogram.render(out, "postroom_http_request_duration_seconds", "route=\"" + prometheus_label(route) + "\"");
+  out += "# HELP postroom_storage_duration_seconds Storage job duration (writes include the commit).\n";
+  out += "# TYPE postroom_storage_duration_seconds histogram\n";
+  storage_read_.render(out, "postroom_storage_duration_seconds", "kind=\"read\"");
+  storage_write_.render(out, "postroom_storage_duration_seconds", "kind=\"write\"");
+  out += extra;
+  return out;
+}
+
+}  // namespace postroom

@@ -1,0 +1,34 @@
+#pragma once
+// One registration function per API resource; each lives in its own file in this folder.
+#include "accounts/service.h"
+#include "core/metrics.h"
+#include "http/router.h"
+#include "store/database.h"
+
+namespace postroom::http::api {
+
+struct Services {
+  accounts::AccountsService& accounts;
+  store::Database& database;
+  Metrics& metrics;
+};
+
+void add_health_routes(Router& router, Services& services);
+void add_accounts_routes(Router& router, Services& services);
+void add_account_accesses_routes(Router& router, Services& services);
+void add_permissions_routes(Router& router, Services& services);
+void add_api_tokens_routes(Router& router, Services& services);
+void add_billing_routes(Router& router, Services& services);
+void add_sub_accounts_routes(Router& router, Services& services);
+
+inline void add_all_routes(Router& router, Services& services) {
+  add_health_routes(router, services);
+  add_accounts_routes(router, services);
+  add_account_accesses_routes(router, services);
+  add_permissions_routes(router, services);
+  add_api_tokens_routes(router, services);
+  add_billing_routes(router, services);
+  add_sub_accounts_routes(router, services);
+}
+
+}  // namespace postroom::http::api

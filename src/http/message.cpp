@@ -1,0 +1,84 @@
+#include "http/message.h"
+
+namespace postroom::http {
+
+std::optional<std::string_view> Request::header(std::string_view lower_case_name) const {
+  for (const auto& [name, value] : headers) {
+    if (name == lower_case_name) return std::string_view(value);
+  }
+  return std::nullopt;
+}
+
+static int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+std::string percent_decode(std::string_view text, bool plus_is_space) {
+  std::string out;
+  out.reserve(text.size());
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (c == '%' && i + 2 < text.size()) {
+      const int hi = hex_value(text[i + 1]);
+      const int lo = hex_value(text[i + 2]);
+      if (hi >= 0 && lo >= 0) {
+        out.push_back(static_cast<char>(hi << 4 | lo));
+        i += 2;
+        continue;
+      }
+    }
+    out.push_back(plus_is_space && c == '+' ? ' ' : c);
+  }
+  return out;
+}
+
+bool split_target(std::string_view target, std::string& path, std::string& query) {
+  const auto question = target.find('?');
+  const std::string_view raw_path = target.substr(0, question);
+  query = question == std::string_view::npos ? std::string() : std::string(target.substr(question + 1));
+  if (raw_path.empty() || raw_path.front() != '/') return false;
+  // Contacts are addressed by e-mail in the path and SDKs send '+' raw: a path '+' stays a '+'.
+  path = percent_decode(raw_path, false);
+  return path.find('\0') == std::string::npos;
+}
+
+std::vector<std::string> Request::query_values(std::string_view key) const {
+  std::vector<std::string> out;
+  std::string_view rest = query;
+  while (!rest.empty()) {
+    const auto amp = rest.find('&');
+    const std::string_view pair = rest.substr(0, amp);
+    rest = amp == std::string_view::npos ? std::string_view() : rest.substr(amp + 1);
+    const auto eq = pair.find('=');
+    const std::string name = percent_decode(pair.substr(0, eq), true);
+    const std::string value = eq == std::string_view::npos ? std::string() : percent_decode(pair.substr(eq + 1), true);
+    bool matches = name == key;
+    if (!matches && name.size() > key.size() + 1 && name.compare(0, key.size(), key) == 0 && name[key.size()] == '[' &&
+        name.back() == ']') {
+      const std::string_view inside = std::string_view(name).substr(key.size() + 1, name.size() - key.size() - 2);
+      matches = inside.find_first_not_of("0123456789") == std::string_view::npos;
+    }
+    if (!matches) continue;
+    // Comma lists (key=1,2) are accepted too.
+    std::size_t start = 0;
+    while (start <= value.size()) {
+      const auto comma = value.find(',', start);
+      std::string item = value.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+      if (!item.empty()) out.push_back(std::move(item));
+      if (comma == std::string::npos) break;
+      start = comma + 1;
+    }
+  }
+  return out;
+}
+
+std::optional<std::string> Request::query_value(std::string_view key) const {
+  auto values = query_values(key);
+  if (values.empty()) return std::nullopt;
+  return values.front();
+}
+
+}  // namespace postroom::http

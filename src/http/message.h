@@ -1,0 +1,39 @@
+#pragma once
+// Transport-neutral HTTP request and response. Handlers and middleware use only these, so Boost.Beast
+// stays inside server.cpp and no handler translation unit pays for it.
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace postroom::http {
+
+struct Request {
+  std::string method;  // upper case
+  std::string target;  // as received: path plus query
+  std::string path;    // percent-decoded path
+  std::string query;   // raw query string, without '?'
+  std::vector<std::pair<std::string, std::string>> headers;  // names in lower case
+  std::string body;
+  std::string remote_address;
+  std::string request_id;
+
+  std::optional<std::string_view> header(std::string_view lower_case_name) const;
+  // Values of a query parameter in any of the encodings SDKs use: key=, key[]=, key[0]=, and key=a,b.
+  std::vector<std::string> query_values(std::string_view key) const;
+  std::optional<std::string> query_value(std::string_view key) const;
+};
+
+struct Response {
+  int status = 200;
+  std::string content_type;
+  std::string body;
+  std::vector<std::pair<std::string, std::string>> headers;
+};
+
+std::string percent_decode(std::string_view text, bool plus_is_space);
+// Splits a request target into its decoded path and raw query; false when the path is not decodable.
+bool split_target(std::string_view target, std::string& path, std::string& query);
+
+}  // namespace postroom::http

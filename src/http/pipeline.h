@@ -1,0 +1,34 @@
+#pragma once
+// The middleware every API request passes through, in order: route match → authentication (Bearer or
+// Api-Token) → per-token rate limit → tenant and access resolution by the route's rule → handler →
+// domain errors mapped to the API's error shapes → access log line and metrics.
+#include <functional>
+
+#include "accounts/service.h"
+#include "core/metrics.h"
+#include "core/rate_limiter.h"
+#include "http/message.h"
+#include "http/router.h"
+
+namespace postroom::http {
+
+class Pipeline {
+ public:
+  Pipeline(const Router& router, accounts::AccountsService& accounts, RateLimiter& rate_limiter, Metrics& metrics)
+      : router_(router), accounts_(accounts), rate_limiter_(rate_limiter), metrics_(metrics) {}
+
+  Response handle(const Request& request);
+
+ private:
+  Response dispatch(const Request& request, const Route*& route);
+
+  const Router& router_;
+  accounts::AccountsService& accounts_;
+  RateLimiter& rate_limiter_;
+  Metrics& metrics_;
+};
+
+// The raw API token of a request: `Authorization: Bearer <t>` or `Api-Token: <t>`; empty when neither.
+std::string extract_token(const Request& request);
+
+}  // namespace postroom::http

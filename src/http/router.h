@@ -1,0 +1,82 @@
+#pragma once
+// Routes and the access rule each one declares. The pipeline (pipeline.h) enforces the rule before the
+// handler runs, so handlers never check access themselves.
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "accounts/model.h"
+#include "http/message.h"
+
+namespace postroom::http {
+
+enum class Scope {
+  public_route,   // no token needed (health, metrics)
+  authenticated,  // any valid token
+  account,        // the account in the path (or the token's own account on token-scoped paths)
+  organization,   // the organization in the path
+};
+
+struct AccessRule {
+  Scope scope = Scope::account;
+  // What the level is checked on: the account/organization itself, or an account-wide scope such as billing.
+  accounts::ResourceType resource = accounts::ResourceType::account;
+  int min_level = accounts::level::indeterminate;
+};
+
+namespace rules {
+inline AccessRule open() { return {Scope::public_route, accounts::ResourceType::account, 0}; }
+inline AccessRule any_token() { return {Scope::authenticated, accounts::ResourceType::account, 0}; }
+inline AccessRule in_account() { return {Scope::account, accounts::ResourceType::account, accounts::level::indeterminate}; }
+inline AccessRule account_viewer() { return {Scope::account, accounts::ResourceType::account, accounts::level::viewer}; }
+inline AccessRule account_admin() { return {Scope::account, accounts::ResourceType::account, accounts::level::admin}; }
+inline AccessRule billing_viewer() { return {Scope::account, accounts::ResourceType::billing, accounts::level::viewer}; }
+inline AccessRule organization_viewer() {
+  return {Scope::organization, accounts::ResourceType::organization, accounts::level::viewer};
+}
+inline AccessRule organization_admin() {
+  return {Scope::organization, accounts::ResourceType::organization, accounts::level::admin};
+}
+}  // namespace rules
+
+// What a handler gets: the request, path parameters, and the resolved principal, tenant and level.
+struct Context {
+  const Request& request;
+  std::unordered_map<std::string, std::string> params;
+  accounts::Principal principal;
+  std::int64_t account_id = 0;
+  std::int64_t organization_id = 0;
+  int level = 0;  // the principal's level on the rule's resource
+
+  // A positive integer path parameter; anything else is 404 (an id that cannot exist).
+  std::int64_t id_param(const std::string& name) const;
+};
+
+using Handler = std::function<Response(Context&)>;
+
+struct Route {
+  std::string method;
+  std::string pattern;  // also the route's name in logs and metrics
+  std::vector<std::string> segments;
+  AccessRule rule;
+  Handler handler;
+};
+
+class Router {
+ public:
+  void add(const std::string& method, const std::string& pattern, AccessRule rule, Handler handler);
+  // Registers `/api/accounts/{account_id}<suffix>` (what the SDKs call) and its token-scoped alias `/api<suffix>`.
+  void add_account_route(const std::string& method, const std::string& suffix, AccessRule rule, Handler handler);
+
+  // The route for method and path, filling `params`; nullptr when none matches.
+  const Route* match(std::string_view method, std::string_view path,
+                     std::unordered_map<std::string, std::string>& params) const;
+
+ private:
+  std::vector<Route> routes_;
+};
+
+}  // namespace postroom::http

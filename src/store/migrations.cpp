@@ -1,0 +1,102 @@
+// Versioned schema migrations for both backends. Each migration is a list of statements written once in
+// portable SQL; {ID} and {BLOB} expand to each dialect's spelling. Append new versions; never edit old ones.
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "store/database.h"
+
+namespace postroom::store {
+namespace {
+
+struct Migration {
+  int version;
+  const char* name;
+  std::vector<const char*> statements;
+};
+
+const std::vector<Migration>& migrations() {
+  static const std::vector<Migration> all = {
+      {1,
+       "accounts, access and tokens",
+       {
+           "CREATE TABLE organizations (id {ID}, name TEXT NOT NULL, created_at BIGINT NOT NULL)",
+           "CREATE TABLE accounts (id {ID}, organization_id BIGINT NOT NULL REFERENCES organizations(id) ON DELETE "
+           "CASCADE, name TEXT NOT NULL, created_at BIGINT NOT NULL)",
+           "CREATE INDEX accounts_by_organization ON accounts(organization_id)",
+           "CREATE TABLE users (id {ID}, email TEXT NOT NULL UNIQUE, name TEXT NOT NULL, password_hash TEXT, "
+           "created_at BIGINT NOT NULL)",
+           // A specifier (User, Invite or ApiToken) granted permissions in one account, or in a whole
+           // organization when account_id is NULL.
+           "CREATE TABLE account_accesses (id {ID}, organization_id BIGINT NOT NULL REFERENCES organizations(id) "
+           "ON DELETE CASCADE, account_id BIGINT REFERENCES accounts(id) ON DELETE CASCADE, specifier_type TEXT "
+           "NOT NULL, specifier_id BIGINT NOT NULL, created_at BIGINT NOT NULL)",
+           "CREATE INDEX account_accesses_by_account ON account_accesses(account_id)",
+           "CREATE INDEX account_accesses_by_specifier ON account_accesses(specifier_type, specifier_id)",
+           "CREATE TABLE permissions (id {ID}, account_access_id BIGINT NOT NULL REFERENCES account_accesses(id) ON "
+           "DELETE CASCADE, resource_type TEXT NOT NULL, resource_id BIGINT NOT NULL, access_level BIGINT NOT "
+           "NULL, UNIQUE (account_access_id, resource_type, resource_id))",
+           "CREATE INDEX permissions_by_resource ON permissions(resource_type, resource_id)",
+           "CREATE TABLE api_tokens (id {ID}, account_id BIGINT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE, "
+           "name TEXT NOT NULL, token_hash TEXT NOT NULL UNIQUE, last_4_digits TEXT NOT NULL, created_by TEXT NOT "
+           "NULL, expires_at BIGINT, reset_at BIGINT, created_at BIGINT NOT NULL)",
+           "CREATE INDEX api_tokens_by_account ON api_tokens(account_id)",
+           "CREATE TABLE projects (id {ID}, account_id BIGINT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE, "
+           "name TEXT NOT NULL, created_at BIGINT NOT NULL)",
+           "CREATE INDEX projects_by_account ON projects(account_id)",
+           "CREATE TABLE inboxes (id {ID}, project_id BIGINT NOT NULL REFERENCES projects(id) ON DELETE CASCADE, "
+           "account_id BIGINT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE, name TEXT NOT NULL, "
+           "smtp_username TEXT NOT NULL UNIQUE, smtp_password TEXT NOT NULL, created_at BIGINT NOT NULL)",
+           "CREATE INDEX inboxes_by_project ON inboxes(project_id)",
+           "CREATE TABLE usage_counters (account_id BIGINT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE, "
+           "metric TEXT NOT NULL, period_start BIGINT NOT NULL, value BIGINT NOT NULL, PRIMARY KEY (account_id, "
+           "metric, period_start))",
+           "CREATE TABLE installation (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+       }},
+  };
+  return all;
+}
+
+std::string expand(const char* statement, Dialect dialect) {
+  std::string sql = statement;
+  auto replace = [&](const std::string& from, const std::string& to) {
+    for (auto pos = sql.find(from); pos != std::string::npos; pos = sql.find(from, pos + to.size()))
+      sql.replace(pos, from.size(), to);
+  };
+  replace("{ID}", dialect == Dialect::sqlite ? "INTEGER PRIMARY KEY AUTOINCREMENT" : "BIGSERIAL PRIMARY KEY");
+  replace("{BLOB}", dialect == Dialect::sqlite ? "BLOB" : "BYTEA");
+  return sql;
+}
+
+}  // namespace
+
+int schema_version(Database& db) {
+  return db.read([](Tx& tx) {
+    const auto row = tx.query_one("SELECT COALESCE(MAX(version), 0) FROM schema_migrations");
+    return row ? static_cast<int>(row->integer(0)) : 0;
+  });
+}
+
+int migrate(Database& db) {
+  db.write([](Tx& tx) {
+    tx.execute("CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, "
+               "applied_at BIGINT NOT NULL)");
+  });
+  return db.write([](Tx& tx) {
+    // Several nodes may start at once against one PostgreSQL database: serialize their migrations.
+    if (tx.dialect() == Dialect::postgres) tx.query("SELECT pg_advisory_xact_lock(7355608)");
+    const auto row = tx.query_one("SELECT COALESCE(MAX(version), 0) FROM schema_migrations");
+    const int current = row ? static_cast<int>(row->integer(0)) : 0;
+    int applied = 0;
+    for (const Migration& m : migrations()) {
+      if (m.version <= current) continue;
+      for (const char* statement : m.statements) tx.execute(expand(statement, tx.dialect()));
+      tx.execute("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
+                 {std::int64_t{m.version}, std::string(m.name), std::int64_t{0}});
+      ++applied;
+    }
+    return applied;
+  });
+}
+
+}  // namespace postroom::store

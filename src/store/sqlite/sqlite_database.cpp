@@ -1,0 +1,324 @@
+// SQLite backend: WAL mode, foreign keys on, one writer thread doing group commit (many concurrent write
+// jobs share one transaction and one fsync), and a pool of reader connections working in parallel.
+#include <sqlite3.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <exception>
+#include <filesystem>
+#include <future>
+#include <mutex>
+#include <stdexcept>
+#include <thread>
+#include <unordered_map>
+
+#include "store/database.h"
+
+namespace postroom::store {
+namespace {
+
+constexpr std::size_t kMaxJobsPerCommit = 512;
+
+class SqliteError : public std::runtime_error {
+ public:
+  SqliteError(sqlite3* db, const std::string& what)
+      : std::runtime_error(what + ": " + (db ? sqlite3_errmsg(db) : "sqlite error")) {}
+};
+
+class Connection final : public Tx {
+ public:
+  Connection(const std::string& path, bool read_only) {
+    const int flags = (read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) |
+                      SQLITE_OPEN_NOMUTEX;
+    if (sqlite3_open_v2(path.c_str(), &db_, flags, nullptr) != SQLITE_OK) {
+      std::string message = "cannot open SQLite database " + path;
+      SqliteError error(db_, message);
+      sqlite3_close(db_);
+      throw error;
+    }
+    sqlite3_busy_timeout(db_, 10000);
+    sqlite3_extended_result_codes(db_, 1);
+    if (!read_only) {
+      exec_plain("PRAGMA journal_mode=WAL");
+      // FULL: every commit is fsynced, so an acknowledged write survives power loss, not just a crash.
+      exec_plain("PRAGMA synchronous=FULL");
+    }
+    exec_plain("PRAGMA foreign_keys=ON");
+  }
+  ~Connection() override {
+    for (auto& [sql, stmt] : statements_) sqlite3_finalize(stmt);
+    sqlite3_close(db_);
+  }
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  void exec_plain(const char* sql) {
+    char* error = nullptr;
+    if (sqlite3_exec(db_, sql, nullptr, nullptr, &error) != SQLITE_OK) {
+      std::string message = std::string(sql) + ": " + (error ? error : "?");
+      sqlite3_free(error);
+      throw std::runtime_error(message);
+    }
+  }
+
+  Rows query(std::string_view sql, const Params& params) override {
+    sqlite3_stmt* stmt = prepare(sql, params);
+    Rows rows;
+    while (true) {
+      const int rc = sqlite3_step(stmt);
+      if (rc == SQLITE_ROW) {
+        Row row;
+        const int n = sqlite3_column_count(stmt);
+        row.columns.reserve(static_cast<std::size_t>(n));
+        for (int i = 0; i < n; ++i) row.columns.push_back(column(stmt, i));
+        rows.push_back(std::move(row));
+      } else if (rc == SQLITE_DONE) {
+        break;
+      } else {
+        sqlite3_reset(stmt);
+        throw SqliteError(db_, "query failed");
+      }
+    }
+    sqlite3_reset(stmt);
+    return rows;
+  }
+
+  std::int64_t execute(std::string_view sql, const Params& params) override {
+    sqlite3_stmt* stmt = prepare(sql, params);
+    int rc;
+    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+    }
+    sqlite3_reset(stmt);
+    if (rc != SQLITE_DONE) throw SqliteError(db_, "statement failed");
+    return sqlite3_changes(db_);
+  }
+
+  Dialect dialect() const override { return Dialect::sqlite; }
+
+ private:
+  sqlite3_stmt* prepare(std::string_view sql, const Params& params) {
+    std::string key(sql);
+    sqlite3_stmt* stmt = nullptr;
+    if (auto it = statements_.find(key); it != statements_.end()) {
+      stmt = it->second;
+      sqlite3_clear_bindings(stmt);
+    } else {
+      if (sqlite3_prepare_v3(db_, key.c_str(), static_cast<int>(key.size()), SQLITE_PREPARE_PERSISTENT, &stmt,
+                             nullptr) != SQLITE_OK)
+        throw SqliteError(db_, "prepare failed for: " + key);
+      statements_.emplace(std::move(key), stmt);
+    }
+    if (static_cast<int>(params.size()) != sqlite3_bind_parameter_count(stmt))
+      throw std::logic_error("parameter count mismatch for: " + std::string(sql));
+    for (std::size_t i = 0; i < params.size(); ++i) {
+      const int index = static_cast<int>(i) + 1;
+      const Value& v = params[i];
+      int rc = SQLITE_OK;
+      if (std::holds_alternative<std::monostate>(v)) {
+        rc = sqlite3_bind_null(stmt, index);
+      } else if (auto p = std::get_if<std::int64_t>(&v)) {
+        rc = sqlite3_bind_int64(stmt, index, *p);
+      } else if (auto p = std::get_if<double>(&v)) {
+        rc = sqlite3_bind_double(stmt, index, *p);
+      } else if (auto p = std::get_if<std::string>(&v)) {
+        rc = sqlite3_bind_text64(stmt, index, p->data(), p->size(), SQLITE_TRANSIENT, SQLITE_UTF8);
+      } else if (auto p = std::get_if<Blob>(&v)) {
+        rc = sqlite3_bind_blob64(stmt, index, p->bytes.data(), p->bytes.size(), SQLITE_TRANSIENT);
+      }
+      if (rc != SQLITE_OK) throw SqliteError(db_, "bind failed");
+    }
+    return stmt;
+  }
+
+  static Value column(sqlite3_stmt* stmt, int i) {
+    switch (sqlite3_column_type(stmt, i)) {
+      case SQLITE_INTEGER:
+        return static_cast<std::int64_t>(sqlite3_column_int64(stmt, i));
+      case SQLITE_FLOAT:
+        return sqlite3_column_double(stmt, i);
+      case SQLITE_TEXT:
+        return std::string(reinterpret_cast<const char*>(sqlite3_column_text(stmt, i)),
+                           static_cast<std::size_t>(sqlite3_column_bytes(stmt, i)));
+      case SQLITE_BLOB: {
+        const void* data = sqlite3_column_blob(stmt, i);
+        return Blob{std::string(static_cast<const char*>(data), static_cast<std::size_t>(sqlite3_column_bytes(stmt, i)))};
+      }
+      default:
+        return std::monostate{};
+    }
+  }
+
+  sqlite3* db_ = nullptr;
+  std::unordered_map<std::string, sqlite3_stmt*> statements_;
+};
+
+struct WriteJob {
+  const std::function<void(Tx&)>* fn;
+  std::promise<void> done;
+};
+
+class SqliteDatabase final : public Database {
+ public:
+  SqliteDatabase(std::string path, const DatabaseOptions& options) : path_(std::move(path)) {
+    const auto parent = std::filesystem::path(path_).parent_path();
+    if (!parent.empty()) std::filesystem::create_directories(parent);
+    writer_connection_ = std::make_unique<Connection>(path_, false);
+    const int readers = std::max(2, options.pool_size);
+    for (int i = 0; i < readers; ++i) idle_readers_.push_back(std::make_unique<Connection>(path_, true));
+    writer_ = std::thread([this] { writer_loop(); });
+  }
+
+  ~SqliteDatabase() override {
+    {
+      std::lock_guard lock(queue_mutex_);
+      stopping_ = true;
+    }
+    queue_cv_.notify_all();
+    writer_.join();
+  }
+
+  Dialect dialect() const override { return Dialect::sqlite; }
+  std::string describe() const override { return "sqlite:" + path_; }
+
+  bool ping() override {
+    try {
+      read([](Tx& tx) { tx.query("SELECT 1"); });
+      return true;
+    } catch (const std::exception&) {
+      return false;
+    }
+  }
+
+  StorageStats stats() const override { return {write_jobs_.load(), write_commits_.load()}; }
+
+ protected:
+  void run_read(const std::function<void(Tx&)>& job) override {
+    std::unique_ptr<Connection> connection;
+    {
+      std::unique_lock lock(readers_mutex_);
+      readers_cv_.wait(lock, [&] { return !idle_readers_.empty(); });
+      connection = std::move(idle_readers_.back());
+      idle_readers_.pop_back();
+    }
+    struct Return {
+      SqliteDatabase* self;
+      std::unique_ptr<Connection>& connection;
+      ~Return() {
+        {
+          std::lock_guard lock(self->readers_mutex_);
+          self->idle_readers_.push_back(std::move(connection));
+        }
+        self->readers_cv_.notify_one();
+      }
+    } give_back{this, connection};
+    // A read snapshot: every statement of the job sees the same committed state.
+    connection->exec_plain("BEGIN");
+    try {
+      job(*connection);
+    } catch (...) {
+      connection->exec_plain("ROLLBACK");
+      throw;
+    }
+    connection->exec_plain("COMMIT");
+  }
+
+  void run_write(const std::function<void(Tx&)>& job) override {
+    if (std::this_thread::get_id() == writer_.get_id())
+      throw std::logic_error("nested Database::write from inside a write job");
+    WriteJob entry{&job, {}};
+    std::future<void> done = entry.done.get_future();
+    {
+      std::lock_guard lock(queue_mutex_);
+      queue_.push_back(&entry);
+    }
+    queue_cv_.notify_one();
+    done.get();  // rethrows the job's (or the commit's) exception
+  }
+
+ private:
+  void writer_loop() {
+    while (true) {
+      std::vector<WriteJob*> batch;
+      {
+        std::unique_lock lock(queue_mutex_);
+        queue_cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+        if (queue_.empty() && stopping_) return;
+        while (!queue_.empty() && batch.size() < kMaxJobsPerCommit) {
+          batch.push_back(queue_.front());
+          queue_.pop_front();
+        }
+      }
+      commit_batch(batch);
+    }
+  }
+
+  // All jobs of the batch run in one transaction, each inside its own savepoint so that a failing job
+  // rolls back only its own changes. One COMMIT (one fsync) then acknowledges them all.
+  void commit_batch(const std::vector<WriteJob*>& batch) {
+    Connection& db = *writer_connection_;
+    std::vector<std::exception_ptr> outcomes(batch.size());
+    try {
+      db.exec_plain("BEGIN IMMEDIATE");
+    } catch (...) {
+      for (WriteJob* job : batch) job->done.set_exception(std::current_exception());
+      return;
+    }
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+      try {
+        db.exec_plain("SAVEPOINT job");
+        try {
+          (*batch[i]->fn)(db);
+          db.exec_plain("RELEASE job");
+        } catch (...) {
+          outcomes[i] = std::current_exception();
+          db.exec_plain("ROLLBACK TO job");
+          db.exec_plain("RELEASE job");
+        }
+      } catch (...) {
+        if (!outcomes[i]) outcomes[i] = std::current_exception();
+      }
+    }
+    std::exception_ptr commit_error;
+    try {
+      db.exec_plain("COMMIT");
+    } catch (...) {
+      commit_error = std::current_exception();
+      try {
+        db.exec_plain("ROLLBACK");
+      } catch (...) {
+      }
+    }
+    write_jobs_ += batch.size();
+    ++write_commits_;
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+      if (commit_error)
+        batch[i]->done.set_exception(commit_error);
+      else if (outcomes[i])
+        batch[i]->done.set_exception(outcomes[i]);
+      else
+        batch[i]->done.set_value();
+    }
+  }
+
+  std::string path_;
+  std::unique_ptr<Connection> writer_connection_;
+  std::thread writer_;
+  std::mutex queue_mutex_;
+  std::condition_variable queue_cv_;
+  std::deque<WriteJob*> queue_;
+  bool stopping_ = false;
+  std::mutex readers_mutex_;
+  std::condition_variable readers_cv_;
+  std::vector<std::unique_ptr<Connection>> idle_readers_;
+  std::atomic<std::uint64_t> write_jobs_{0};
+  std::atomic<std::uint64_t> write_commits_{0};
+};
+
+}  // namespace
+
+std::unique_ptr<Database> open_sqlite(const std::string& path, const DatabaseOptions& options) {
+  return std::make_unique<SqliteDatabase>(path, options);
+}
+
+}  // namespace postroom::store

@@ -193,13 +193,14 @@ class PostgresDatabase final : public Database {
     }
   }
 
-  StorageStats stats() const override { return {jobs_.load(), jobs_.load()}; }
+  StorageStats stats() const override { return {jobs_.load(), commits_.load()}; }
 
  protected:
   void run_read(const std::function<void(Tx&)>& job) override { run(job, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"); }
   void run_write(const std::function<void(Tx&)>& job) override {
-    run(job, "BEGIN");
     ++jobs_;
+    run(job, "BEGIN");
+    ++commits_;
   }
 
  private:
@@ -245,6 +246,7 @@ class PostgresDatabase final : public Database {
   std::condition_variable cv_;
   std::vector<std::unique_ptr<PgConnection>> idle_;
   std::atomic<std::uint64_t> jobs_{0};
+  std::atomic<std::uint64_t> commits_{0};
 };
 
 }  // namespace

@@ -42,12 +42,17 @@ Response unprocessable(const std::map<std::string, std::vector<std::string>>& er
 
 json::value parse_body(const Request& request) {
   if (request.body.find_first_not_of(" \t\r\n") == std::string::npos) return json::object();
-  boost::system::error_code ec;
   json::parse_options options;
   options.max_depth = 64;
-  json::value value = json::parse(request.body, ec, {}, options);
-  if (ec) throw BadRequest("Malformed JSON in request body: " + ec.message());
-  return value;
+  json::stream_parser parser({}, options);
+  boost::system::error_code ec;
+  const std::size_t consumed = parser.write_some(request.body.data(), request.body.size(), ec);
+  if (!ec) parser.finish(ec);
+  if (ec) throw BadRequest("Malformed JSON in request body at byte " + std::to_string(consumed) + ": " + ec.message());
+  if (consumed != request.body.size() &&
+      request.body.find_first_not_of(" \t\r\n", consumed) != std::string::npos)
+    throw BadRequest("Malformed JSON in request body at byte " + std::to_string(consumed) + ": unexpected trailing data");
+  return parser.release();
 }
 
 static std::string field_name(const std::string& what, const std::string& key) {

@@ -182,7 +182,7 @@ struct Server::Impl {
   awaitable<void> plain_session(tcp::socket socket, std::shared_ptr<SessionControl> control) {
     beast::tcp_stream stream(std::move(socket));
     const std::string remote = remote_of(stream.socket());
-    control->close_now = [&stream] { stream.expires_after(std::chrono::seconds(0)); };
+    control->close_now = [&stream] { stream.cancel(); };
     try {
       co_await serve(stream, remote, control);
     } catch (const std::exception& e) {
@@ -196,7 +196,7 @@ struct Server::Impl {
   awaitable<void> tls_session(tcp::socket socket, std::shared_ptr<SessionControl> control) {
     beast::ssl_stream<beast::tcp_stream> stream(beast::tcp_stream(std::move(socket)), tls);
     const std::string remote = remote_of(beast::get_lowest_layer(stream).socket());
-    control->close_now = [&stream] { beast::get_lowest_layer(stream).expires_after(std::chrono::seconds(0)); };
+    control->close_now = [&stream] { beast::get_lowest_layer(stream).cancel(); };
     try {
       beast::get_lowest_layer(stream).expires_after(std::chrono::seconds(options.header_timeout_seconds));
       auto [ec] = co_await stream.async_handshake(ssl::stream_base::server, as_tuple);

@@ -66,7 +66,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   request.headers.emplace_back("authorization", "Bearer " + world.token);
   const http::Response response = world.pipeline->handle(request);
   // Inputs may delete or reset the token in use; issue a fresh one so later inputs stay authenticated.
-  if (!world.accounts->authenticate(world.token)) world.token = world.accounts->bootstrap("fuzz@example.test").api_token;
+  if (!world.accounts->authenticate(world.token))
+    world.token = world.accounts->bootstrap("fuzz@example.test").api_token;
   if (response.status >= 500) std::abort();  // every input must get a deliberate answer, never "unexpected error"
   return 0;
 }

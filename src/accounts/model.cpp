@@ -4,14 +4,22 @@ namespace postroom::accounts {
 
 std::string_view to_string(ResourceType type) {
   switch (type) {
-    case ResourceType::organization: return "organization";
-    case ResourceType::account: return "account";
-    case ResourceType::billing: return "billing";
-    case ResourceType::project: return "project";
-    case ResourceType::inbox: return "inbox";
-    case ResourceType::sending_domain: return "sending_domain";
-    case ResourceType::email_template: return "email_template_permission_scope";
-    case ResourceType::email_campaign: return "email_campaign_permission_scope";
+    case ResourceType::organization:
+      return "organization";
+    case ResourceType::account:
+      return "account";
+    case ResourceType::billing:
+      return "billing";
+    case ResourceType::project:
+      return "project";
+    case ResourceType::inbox:
+      return "inbox";
+    case ResourceType::sending_domain:
+      return "sending_domain";
+    case ResourceType::email_template:
+      return "email_template_permission_scope";
+    case ResourceType::email_campaign:
+      return "email_campaign_permission_scope";
   }
   return "account";
 }

@@ -10,7 +10,16 @@
 
 namespace postroom::accounts {
 
-enum class ResourceType { organization, account, billing, project, inbox, sending_domain, email_template, email_campaign };
+enum class ResourceType {
+  organization,
+  account,
+  billing,
+  project,
+  inbox,
+  sending_domain,
+  email_template,
+  email_campaign
+};
 
 // Wire name as the account-scoped API writes it ("inbox", "sending_domain", …).
 std::string_view to_string(ResourceType type);

@@ -46,7 +46,8 @@ std::optional<int> parse_level(std::string_view text) {
 }
 
 bool is_owner(const AccountAccess& access) {
-  return std::any_of(access.grants.begin(), access.grants.end(), [](const Grant& g) { return g.level >= level::owner; });
+  return std::any_of(access.grants.begin(), access.grants.end(),
+                     [](const Grant& g) { return g.level >= level::owner; });
 }
 
 // An access that this account may manage: one of its own account-level accesses.
@@ -83,7 +84,8 @@ BootstrapResult AccountsService::bootstrap(const std::string& admin_email) {
     if (auto existing = installation.get(kBootstrapAccount)) {
       result.account_id = std::stoll(*existing);
       result.organization_id = std::stoll(installation.get(kBootstrapOrganization).value_or("0"));
-      if (auto id = installation.get(kBootstrapProject); id && SandboxStore(tx).find_project(result.account_id, std::stoll(*id)))
+      if (auto id = installation.get(kBootstrapProject);
+          id && SandboxStore(tx).find_project(result.account_id, std::stoll(*id)))
         result.project_id = std::stoll(*id);
       if (auto id = installation.get(kBootstrapInbox)) {
         if (auto inbox = SandboxStore(tx).find_inbox(result.account_id, std::stoll(*id))) {
@@ -100,11 +102,12 @@ BootstrapResult AccountsService::bootstrap(const std::string& admin_email) {
       result.organization_id = OrganizationStore(tx).create("Default Organization", now);
       result.account_id = AccountStore(tx).create(result.organization_id, "Default Account", now);
       const std::int64_t user_id = UserStore(tx).create(admin_email, "Admin", password_hash, now);
-      const std::int64_t user_access = AccessStore(tx).create(result.organization_id, std::nullopt, kSpecifierUser, user_id, now);
+      const std::int64_t user_access =
+          AccessStore(tx).create(result.organization_id, std::nullopt, kSpecifierUser, user_id, now);
       AccessStore(tx).set_grant(user_access, {{ResourceType::organization, result.organization_id}, level::owner});
       result.project_id = SandboxStore(tx).create_project(result.account_id, "My Project", now);
-      result.inbox_id =
-          SandboxStore(tx).create_inbox(result.account_id, *result.project_id, "My Sandbox", smtp_username, smtp_password, now);
+      result.inbox_id = SandboxStore(tx).create_inbox(result.account_id, *result.project_id, "My Sandbox",
+                                                      smtp_username, smtp_password, now);
       result.smtp_username = smtp_username;
       result.smtp_password = smtp_password;
       result.admin_password = admin_password;
@@ -277,7 +280,8 @@ std::vector<ResourceNode> AccountsService::resources(const Principal& principal,
   });
 }
 
-std::vector<Grant> AccountsService::resolve_grants(Tx& tx, std::int64_t account_id, const std::vector<GrantInput>& inputs) {
+std::vector<Grant> AccountsService::resolve_grants(Tx& tx, std::int64_t account_id,
+                                                   const std::vector<GrantInput>& inputs) {
   std::vector<Grant> grants;
   ResourceStore resources(tx);
   for (const GrantInput& input : inputs) {
@@ -287,10 +291,12 @@ std::vector<Grant> AccountsService::resolve_grants(Tx& tx, std::int64_t account_
     if (!type) throw ValidationError("resources", "resource_type '" + input.resource_type + "' is invalid");
     if (!id) throw ValidationError("resources", "resource_id is invalid");
     if (!level) throw ValidationError("resources", "access_level must be 100 (admin) or 10 (viewer)");
-    if (*type == ResourceType::organization) throw ValidationError("resources", "organization access cannot be granted to an account token");
+    if (*type == ResourceType::organization)
+      throw ValidationError("resources", "organization access cannot be granted to an account token");
     const auto chain = resources.chain({*type, *id});
     if (std::find(chain.begin(), chain.end(), ResourceRef{ResourceType::account, account_id}) == chain.end())
-      throw ValidationError("resources", std::string(input.resource_type) + " " + input.resource_id + " is not in this account");
+      throw ValidationError("resources",
+                            std::string(input.resource_type) + " " + input.resource_id + " is not in this account");
     grants.push_back({{*type, *id}, *level});
   }
   return grants;
@@ -308,13 +314,15 @@ CreatedToken AccountsService::insert_token(Tx& tx, std::int64_t account_id, cons
   const std::int64_t id = tokens.create(account_id, name, crypto::sha256_hex(created.secret),
                                         created.secret.substr(created.secret.size() - 4), created_by, expires_at, now);
   if (append_id_to_name) tokens.rename(id, name + " " + std::to_string(id));
-  const std::int64_t access_id = AccessStore(tx).create(account->organization_id, account_id, kSpecifierApiToken, id, now);
+  const std::int64_t access_id =
+      AccessStore(tx).create(account->organization_id, account_id, kSpecifierApiToken, id, now);
   for (const Grant& grant : grants) AccessStore(tx).set_grant(access_id, grant);
   created.token = *tokens.find(account_id, id);
   return created;
 }
 
-std::vector<ApiToken> AccountsService::list_tokens(const Principal& principal, std::int64_t account_id, int account_level) {
+std::vector<ApiToken> AccountsService::list_tokens(const Principal& principal, std::int64_t account_id,
+                                                   int account_level) {
   return db_.read([&](Tx& tx) {
     std::vector<ApiToken> tokens = ApiTokenStore(tx).list(account_id);
     if (account_level < level::admin) {
@@ -335,13 +343,15 @@ ApiToken AccountsService::get_token(const Principal& principal, std::int64_t acc
   return *token;
 }
 
-CreatedToken AccountsService::create_token(const Principal& principal, std::int64_t account_id, const TokenRequest& request) {
+CreatedToken AccountsService::create_token(const Principal& principal, std::int64_t account_id,
+                                           const TokenRequest& request) {
   std::map<std::string, std::vector<std::string>> errors;
   std::string name = request.name;
   if (request.resources.empty()) errors["base"].push_back("No permissions selected. Please choose at least one.");
   if (name.find_first_not_of(" \t") == std::string::npos) errors["name"].push_back("can't be blank");
   if (name.size() > 255) errors["name"].push_back("is too long (maximum is 255 characters)");
-  if (request.expires_at && *request.expires_at <= clock_.now()) errors["expires_at"].push_back("must be in the future");
+  if (request.expires_at && *request.expires_at <= clock_.now())
+    errors["expires_at"].push_back("must be in the future");
   if (!errors.empty()) throw ValidationError(std::move(errors));
   return db_.write([&](Tx& tx) {
     const auto grants = resolve_grants(tx, account_id, request.resources);
@@ -349,7 +359,8 @@ CreatedToken AccountsService::create_token(const Principal& principal, std::int6
   });
 }
 
-CreatedToken AccountsService::reset_token(std::int64_t account_id, std::int64_t token_id, const TokenRequest& overrides) {
+CreatedToken AccountsService::reset_token(std::int64_t account_id, std::int64_t token_id,
+                                          const TokenRequest& overrides) {
   return db_.write([&](Tx& tx) {
     ApiTokenStore tokens(tx);
     const auto old = tokens.find(account_id, token_id);

@@ -120,7 +120,8 @@ class AccountsService {
 
   std::vector<AccountSummary> list_accounts(const Principal& principal);
 
-  std::vector<AccessEntry> list_accesses(const Principal& principal, std::int64_t account_id, const AccessFilter& filter);
+  std::vector<AccessEntry> list_accesses(const Principal& principal, std::int64_t account_id,
+                                         const AccessFilter& filter);
   std::int64_t remove_access(std::int64_t account_id, std::int64_t access_id);
   void update_permissions(std::int64_t account_id, std::int64_t access_id, const std::vector<PermissionInput>& changes);
   std::vector<ResourceNode> resources(const Principal& principal, std::int64_t account_id);

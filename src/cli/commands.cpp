@@ -43,9 +43,10 @@ void print_block(std::ostream& out, const accounts::BootstrapResult& r, const Co
       << "  Admin API token    " << r.api_token << "   (shown only now; store it)\n";
   if (r.admin_password) out << "  Admin user         " << r.admin_email << " / " << *r.admin_password << "\n";
   if (r.inbox_id) {
-    out << "  Sandbox            \"My Sandbox\" (project " << r.project_id.value_or(0) << ", inbox " << *r.inbox_id << ")\n"
-        << "  Sandbox SMTP       host " << smtp.host << "  port " << smtp.port << "  username " << r.smtp_username.value_or("")
-        << "  password " << r.smtp_password.value_or("") << "\n";
+    out << "  Sandbox            \"My Sandbox\" (project " << r.project_id.value_or(0) << ", inbox " << *r.inbox_id
+        << ")\n"
+        << "  Sandbox SMTP       host " << smtp.host << "  port " << smtp.port << "  username "
+        << r.smtp_username.value_or("") << "  password " << r.smtp_password.value_or("") << "\n";
   }
   out << "  Try it:            curl -H 'Authorization: Bearer " << r.api_token << "' " << config.effective_public_url()
       << "/api/accounts\n";
@@ -155,7 +156,8 @@ int run_serve(const Config& config) {
 
   int received = 0;
   sigwait(&signals, &received);
-  spdlog::info("signal {} received: finishing in-flight requests (up to {} s)", received, config.shutdown_timeout_seconds);
+  spdlog::info("signal {} received: finishing in-flight requests (up to {} s)", received,
+               config.shutdown_timeout_seconds);
   server.shutdown(std::chrono::seconds(config.shutdown_timeout_seconds));
   server.wait();
   spdlog::info("stopped");

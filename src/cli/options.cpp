@@ -61,8 +61,9 @@ void add_storage_options(CLI::App& app, Config& config) {
   app.add_option("--data-dir", config.data_dir, "Directory for the embedded database, TLS material and files")
       ->envname("POSTROOM_DATA_DIR")
       ->capture_default_str();
-  app.add_option("--database", config.database,
-                 "Database URL: sqlite:PATH or postgres://USER:PASS@HOST:PORT/DB (default: sqlite:<data-dir>/postroom.db)")
+  app.add_option(
+         "--database", config.database,
+         "Database URL: sqlite:PATH or postgres://USER:PASS@HOST:PORT/DB (default: sqlite:<data-dir>/postroom.db)")
       ->envname("POSTROOM_DATABASE");
   app.add_option("--db-pool-size", config.db_pool_size, "PostgreSQL connections / SQLite reader connections")
       ->envname("POSTROOM_DB_POOL_SIZE")
@@ -122,7 +123,8 @@ void add_serve_options(CLI::App& app, Config& config) {
       ->envname("POSTROOM_MAX_BODY_BYTES")
       ->check(CLI::Range(std::int64_t{1024}, std::int64_t{1} << 32))
       ->capture_default_str();
-  app.add_option("--header-timeout", config.header_timeout_seconds, "Seconds a new connection has to send its request headers")
+  app.add_option("--header-timeout", config.header_timeout_seconds,
+                 "Seconds a new connection has to send its request headers")
       ->envname("POSTROOM_HEADER_TIMEOUT")
       ->check(CLI::Range(1, 3600))
       ->capture_default_str();
@@ -177,20 +179,23 @@ ParseOutcome parse_command_line(const std::vector<std::string>& args) {
   CLI::App* serve = app.add_subcommand("serve", "Run the API/UI and SMTP listeners");
   add_storage_options(*serve, result.config);
   add_serve_options(*serve, result.config);
-  serve->add_option("--config", serve_config, "Config file with `option = value` lines (lowest precedence but defaults)")
+  serve
+      ->add_option("--config", serve_config, "Config file with `option = value` lines (lowest precedence but defaults)")
       ->envname("POSTROOM_CONFIG");
 
   CLI::App* admin = app.add_subcommand("admin", "Administrative commands that work on the store directly");
   admin->require_subcommand(1);
   CLI::App* bootstrap = admin->add_subcommand(
-      "bootstrap", "Create the default organization, account, admin user, sandbox and an admin API token (idempotent: "
-                   "on a bootstrapped store it issues a fresh admin token)");
+      "bootstrap",
+      "Create the default organization, account, admin user, sandbox and an admin API token (idempotent: "
+      "on a bootstrapped store it issues a fresh admin token)");
   add_storage_options(*bootstrap, result.config);
   bootstrap->add_option("--admin-email", result.config.admin_email, "E-mail of the admin user")
       ->envname("POSTROOM_ADMIN_EMAIL")
       ->capture_default_str();
   bootstrap->add_flag("--json", result.json, "Print one JSON object instead of a readable block");
-  bootstrap->add_option("--config", admin_config, "Config file with `option = value` lines")->envname("POSTROOM_CONFIG");
+  bootstrap->add_option("--config", admin_config, "Config file with `option = value` lines")
+      ->envname("POSTROOM_CONFIG");
   bootstrap->allow_config_extras(true);
 
   app.add_subcommand("version", "Print the version");
@@ -222,9 +227,12 @@ ParseOutcome parse_command_line(const std::vector<std::string>& args) {
   } catch (const std::exception& e) {
     return {std::nullopt, 2, std::string("error: ") + e.what() + "\n"};
   }
-  if (serve->parsed()) result.command = Command::serve;
-  else if (bootstrap->parsed()) result.command = Command::admin_bootstrap;
-  else result.command = Command::version;
+  if (serve->parsed())
+    result.command = Command::serve;
+  else if (bootstrap->parsed())
+    result.command = Command::admin_bootstrap;
+  else
+    result.command = Command::version;
   return {result, 0, {}};
 }
 

@@ -22,8 +22,8 @@ std::string iso8601(std::int64_t unix_seconds) {
 bool parse_iso8601(const std::string& text, std::int64_t& unix_seconds) {
   int year, month, day, hour, minute, second;
   int consumed = 0;
-  if (std::sscanf(text.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%n", &year, &month, &day, &hour, &minute, &second,
-                  &consumed) != 6)
+  if (std::sscanf(text.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%n", &year, &month, &day, &hour, &minute, &second, &consumed) !=
+      6)
     return false;
   if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 || second > 60) return false;
   std::size_t pos = static_cast<std::size_t>(consumed);

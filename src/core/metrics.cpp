@@ -21,7 +21,8 @@ static std::string number(double value) {
 void Histogram::render(std::string& out, const std::string& name, const std::string& labels) const {
   const std::string sep = labels.empty() ? "" : ",";
   for (std::size_t i = 0; i < kBounds.size(); ++i)
-    out += name + "_bucket{" + labels + sep + "le=\"" + number(kBounds[i]) + "\"} " + std::to_string(buckets_[i]) + "\n";
+    out +=
+        name + "_bucket{" + labels + sep + "le=\"" + number(kBounds[i]) + "\"} " + std::to_string(buckets_[i]) + "\n";
   out += name + "_bucket{" + labels + sep + "le=\"+Inf\"} " + std::to_string(count_) + "\n";
   const std::string braces = labels.empty() ? "" : "{" + labels + "}";
   out += name + "_sum" + braces + " " + number(sum_) + "\n";

@@ -13,7 +13,7 @@ namespace postroom {
 class Histogram {
  public:
   static constexpr std::array<double, 13> kBounds = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
-                                                      0.1,    0.25,  0.5,    1.0,   2.5,   5.0};
+                                                     0.1,    0.25,  0.5,    1.0,   2.5,  5.0};
   void observe(double seconds);
   void render(std::string& out, const std::string& name, const std::string& labels) const;
 

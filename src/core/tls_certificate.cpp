@@ -41,7 +41,8 @@ void write_pem(const std::string& path, bool is_key, EVP_PKEY* key, X509* cert) 
   FILE* file = std::fopen(path.c_str(), "wb");
   umask(old_mask);
   if (!file) throw std::runtime_error("cannot write " + path);
-  const int ok = is_key ? PEM_write_PrivateKey(file, key, nullptr, nullptr, 0, nullptr, nullptr) : PEM_write_X509(file, cert);
+  const int ok =
+      is_key ? PEM_write_PrivateKey(file, key, nullptr, nullptr, 0, nullptr, nullptr) : PEM_write_X509(file, cert);
   std::fclose(file);
   check(ok, "write PEM");
 }
@@ -66,7 +67,8 @@ CertificatePaths ensure_certificate(const std::string& data_dir, const std::stri
   check(X509_set_version(cert.get(), 2), "version");
   unsigned char serial[16];
   FILE* urandom = std::fopen("/dev/urandom", "rb");
-  if (!urandom || std::fread(serial, 1, sizeof serial, urandom) != sizeof serial) throw std::runtime_error("no randomness");
+  if (!urandom || std::fread(serial, 1, sizeof serial, urandom) != sizeof serial)
+    throw std::runtime_error("no randomness");
   std::fclose(urandom);
   serial[0] &= 0x7f;
   BIGNUM* bn = BN_bin2bn(serial, sizeof serial, nullptr);
@@ -82,7 +84,8 @@ CertificatePaths ensure_certificate(const std::string& data_dir, const std::stri
   add_extension(cert.get(), NID_subject_alt_name, "DNS:localhost,IP:127.0.0.1,IP:::1");
   add_extension(cert.get(), NID_basic_constraints, "critical,CA:FALSE");
   add_extension(cert.get(), NID_ext_key_usage, "serverAuth");
-  if (X509_sign(cert.get(), key.get(), EVP_sha256()) <= 0) throw std::runtime_error("TLS certificate generation failed: sign");
+  if (X509_sign(cert.get(), key.get(), EVP_sha256()) <= 0)
+    throw std::runtime_error("TLS certificate generation failed: sign");
   write_pem(paths.private_key, true, key.get(), nullptr);
   write_pem(paths.certificate, false, nullptr, cert.get());
   return paths;

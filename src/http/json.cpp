@@ -27,7 +27,8 @@ Response rate_limited() { return json_response(429, {{"errors", "Rate limit exce
 Response internal_error() { return json_response(500, {{"errors", "Unexpected error"}}); }
 
 Response payload_too_large(std::int64_t limit) {
-  return json_response(413, {{"error", "Request body is larger than the limit of " + std::to_string(limit) + " bytes"}});
+  return json_response(413,
+                       {{"error", "Request body is larger than the limit of " + std::to_string(limit) + " bytes"}});
 }
 
 Response unprocessable(const std::map<std::string, std::vector<std::string>>& errors, int status) {
@@ -49,9 +50,9 @@ json::value parse_body(const Request& request) {
   const std::size_t consumed = parser.write_some(request.body.data(), request.body.size(), ec);
   if (!ec) parser.finish(ec);
   if (ec) throw BadRequest("Malformed JSON in request body at byte " + std::to_string(consumed) + ": " + ec.message());
-  if (consumed != request.body.size() &&
-      request.body.find_first_not_of(" \t\r\n", consumed) != std::string::npos)
-    throw BadRequest("Malformed JSON in request body at byte " + std::to_string(consumed) + ": unexpected trailing data");
+  if (consumed != request.body.size() && request.body.find_first_not_of(" \t\r\n", consumed) != std::string::npos)
+    throw BadRequest("Malformed JSON in request body at byte " + std::to_string(consumed) +
+                     ": unexpected trailing data");
   return parser.release();
 }
 
@@ -60,7 +61,8 @@ static std::string field_name(const std::string& what, const std::string& key) {
 }
 
 const json::object& as_object(const json::value& value, const std::string& what) {
-  if (!value.is_object()) throw BadRequest("'" + (what.empty() ? std::string("body") : what) + "' must be a JSON object");
+  if (!value.is_object())
+    throw BadRequest("'" + (what.empty() ? std::string("body") : what) + "' must be a JSON object");
   return value.get_object();
 }
 
@@ -78,14 +80,16 @@ const json::array* optional_array(const json::object& object, const std::string&
   return &it->value().get_array();
 }
 
-std::optional<std::string> optional_string(const json::object& object, const std::string& key, const std::string& what) {
+std::optional<std::string> optional_string(const json::object& object, const std::string& key,
+                                           const std::string& what) {
   const auto it = object.find(key);
   if (it == object.end() || it->value().is_null()) return std::nullopt;
   if (!it->value().is_string()) throw BadRequest("'" + field_name(what, key) + "' must be a string");
   return std::string(it->value().get_string());
 }
 
-std::optional<std::string> optional_scalar_text(const json::object& object, const std::string& key, const std::string& what) {
+std::optional<std::string> optional_scalar_text(const json::object& object, const std::string& key,
+                                                const std::string& what) {
   const auto it = object.find(key);
   if (it == object.end() || it->value().is_null()) return std::nullopt;
   const json::value& v = it->value();

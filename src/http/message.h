@@ -10,10 +10,10 @@
 namespace postroom::http {
 
 struct Request {
-  std::string method;  // upper case
-  std::string target;  // as received: path plus query
-  std::string path;    // percent-decoded path
-  std::string query;   // raw query string, without '?'
+  std::string method;                                        // upper case
+  std::string target;                                        // as received: path plus query
+  std::string path;                                          // percent-decoded path
+  std::string query;                                         // raw query string, without '?'
   std::vector<std::pair<std::string, std::string>> headers;  // names in lower case
   std::string body;
   std::string remote_address;

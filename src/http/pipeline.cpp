@@ -71,12 +71,14 @@ Response Pipeline::dispatch(const Request& request, const Route*& route) {
   const AccessRule& rule = route->rule;
   if (rule.scope == Scope::account) {
     // Account-scoped paths name the account; token-scoped aliases mean the token's own account.
-    context.account_id = context.params.count("account_id") ? context.id_param("account_id") : context.principal.account_id;
+    context.account_id =
+        context.params.count("account_id") ? context.id_param("account_id") : context.principal.account_id;
     context.level = accounts_.level_on(context.principal, {rule.resource, context.account_id});
     if (context.level < rule.min_level || context.level == 0) return forbidden();
   } else if (rule.scope == Scope::organization) {
     context.organization_id = context.id_param("organization_id");
-    context.level = accounts_.level_on(context.principal, {accounts::ResourceType::organization, context.organization_id});
+    context.level =
+        accounts_.level_on(context.principal, {accounts::ResourceType::organization, context.organization_id});
     if (context.level < rule.min_level || context.level == 0) return forbidden();
   }
 
@@ -107,9 +109,9 @@ Response Pipeline::handle(const Request& request) {
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   const std::string route_name = route ? route->pattern : "unmatched";
   metrics_.observe_request(route_name, request.method, response.status, seconds);
-  spdlog::info("request id={} method={} path=\"{}\" route=\"{}\" status={} duration_ms={:.3f} remote={}", request.request_id,
-               loggable(request.method), loggable(request.path), route_name,
-               response.status, seconds * 1000, request.remote_address);
+  spdlog::info("request id={} method={} path=\"{}\" route=\"{}\" status={} duration_ms={:.3f} remote={}",
+               request.request_id, loggable(request.method), loggable(request.path), route_name, response.status,
+               seconds * 1000, request.remote_address);
   return response;
 }
 

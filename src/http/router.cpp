@@ -51,8 +51,10 @@ const Route* Router::match(std::string_view method, std::string_view path,
     for (std::size_t i = 0; i < segments.size() && ok; ++i) {
       const std::string& expected = route.segments[i];
       if (expected.size() > 2 && expected.front() == '{' && expected.back() == '}') {
-        if (segments[i].empty()) ok = false;
-        else params.emplace(expected.substr(1, expected.size() - 2), std::string(segments[i]));
+        if (segments[i].empty())
+          ok = false;
+        else
+          params.emplace(expected.substr(1, expected.size() - 2), std::string(segments[i]));
       } else {
         ok = expected == segments[i];
       }

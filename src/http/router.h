@@ -30,10 +30,16 @@ struct AccessRule {
 namespace rules {
 inline AccessRule open() { return {Scope::public_route, accounts::ResourceType::account, 0}; }
 inline AccessRule any_token() { return {Scope::authenticated, accounts::ResourceType::account, 0}; }
-inline AccessRule in_account() { return {Scope::account, accounts::ResourceType::account, accounts::level::indeterminate}; }
-inline AccessRule account_viewer() { return {Scope::account, accounts::ResourceType::account, accounts::level::viewer}; }
+inline AccessRule in_account() {
+  return {Scope::account, accounts::ResourceType::account, accounts::level::indeterminate};
+}
+inline AccessRule account_viewer() {
+  return {Scope::account, accounts::ResourceType::account, accounts::level::viewer};
+}
 inline AccessRule account_admin() { return {Scope::account, accounts::ResourceType::account, accounts::level::admin}; }
-inline AccessRule billing_viewer() { return {Scope::account, accounts::ResourceType::billing, accounts::level::viewer}; }
+inline AccessRule billing_viewer() {
+  return {Scope::account, accounts::ResourceType::billing, accounts::level::viewer};
+}
 inline AccessRule organization_viewer() {
   return {Scope::organization, accounts::ResourceType::organization, accounts::level::viewer};
 }

@@ -75,7 +75,10 @@ struct Server::Impl {
   bool done = false;
 
   Impl(ServerOptions o, Handler h)
-      : options(std::move(o)), handler(std::move(h)), io(options.io_threads), workers(static_cast<std::size_t>(options.worker_threads)) {}
+      : options(std::move(o)),
+        handler(std::move(h)),
+        io(options.io_threads),
+        workers(static_cast<std::size_t>(options.worker_threads)) {}
 
   Response error_response(int status, const std::string& message) {
     Response response;
@@ -118,8 +121,9 @@ struct Server::Impl {
       if (ec) {
         if (ec == bhttp::error::header_limit)
           co_await write(stream, error_response(431, "Request headers too large"), false, request_id, 11);
-        else if (ec != bhttp::error::end_of_stream && ec != beast::error::timeout && ec != asio::error::operation_aborted &&
-                 ec != asio::error::eof && ec != asio::error::connection_reset && buffer.size() > 0)
+        else if (ec != bhttp::error::end_of_stream && ec != beast::error::timeout &&
+                 ec != asio::error::operation_aborted && ec != asio::error::eof &&
+                 ec != asio::error::connection_reset && buffer.size() > 0)
           co_await write(stream, error_response(400, "Malformed HTTP request: " + ec.message()), false, request_id, 11);
         co_return;
       }
@@ -128,8 +132,8 @@ struct Server::Impl {
       const auto& head = parser.get();
       if (head.has_content_length() && parser.content_length() &&
           *parser.content_length() > static_cast<std::uint64_t>(options.max_body_bytes)) {
-        Response response = error_response(413, "Request body is larger than the limit of " +
-                                                     std::to_string(options.max_body_bytes) + " bytes");
+        Response response = error_response(
+            413, "Request body is larger than the limit of " + std::to_string(options.max_body_bytes) + " bytes");
         co_await write(stream, response, false, request_id, head.version());
         co_return;
       }
@@ -140,14 +144,16 @@ struct Server::Impl {
       beast::get_lowest_layer(stream).expires_after(std::chrono::seconds(options.body_timeout_seconds));
       auto [body_ec, body_read] = co_await bhttp::async_read(stream, buffer, parser, as_tuple);
       if (body_ec == bhttp::error::body_limit) {
-        co_await write(stream, error_response(413, "Request body is larger than the limit of " +
-                                                       std::to_string(options.max_body_bytes) + " bytes"),
+        co_await write(stream,
+                       error_response(413, "Request body is larger than the limit of " +
+                                               std::to_string(options.max_body_bytes) + " bytes"),
                        false, request_id, head.version());
         co_return;
       }
       if (body_ec) {
         if (body_ec != beast::error::timeout && body_ec != asio::error::eof && body_ec != asio::error::connection_reset)
-          co_await write(stream, error_response(400, "Malformed HTTP request: " + body_ec.message()), false, request_id, 11);
+          co_await write(stream, error_response(400, "Malformed HTTP request: " + body_ec.message()), false, request_id,
+                         11);
         co_return;
       }
       auto message = parser.release();
@@ -156,7 +162,8 @@ struct Server::Impl {
       request.target = std::string(message.target());
       request.remote_address = remote;
       request.request_id = request_id;
-      for (const auto& field : message) request.headers.emplace_back(lower(field.name_string()), std::string(field.value()));
+      for (const auto& field : message)
+        request.headers.emplace_back(lower(field.name_string()), std::string(field.value()));
       if (auto client_id = request.header("x-request-id"); client_id && valid_request_id(*client_id))
         request.request_id = std::string(*client_id);
       request.body = std::move(message.body());
@@ -263,7 +270,8 @@ struct Server::Impl {
   }
 };
 
-Server::Server(ServerOptions options, Handler handler) : impl_(std::make_unique<Impl>(std::move(options), std::move(handler))) {}
+Server::Server(ServerOptions options, Handler handler)
+    : impl_(std::make_unique<Impl>(std::move(options), std::move(handler))) {}
 
 Server::~Server() {
   if (!impl_->threads.empty()) {

@@ -74,8 +74,7 @@ std::vector<accounts::Account> AccountStore::find_many(const std::vector<std::in
 
 std::int64_t UserStore::create(const std::string& email, const std::string& name,
                                const std::optional<std::string>& password_hash, std::int64_t now) {
-  return inserted_id(tx_,
-                     "INSERT INTO users (email, name, password_hash, created_at) VALUES (?, ?, ?, ?) RETURNING id",
+  return inserted_id(tx_, "INSERT INTO users (email, name, password_hash, created_at) VALUES (?, ?, ?, ?) RETURNING id",
                      {email, name, nullable(password_hash), now});
 }
 
@@ -110,8 +109,7 @@ void AccessStore::set_grant(std::int64_t access_id, const Grant& grant) {
   tx_.execute(
       "INSERT INTO permissions (account_access_id, resource_type, resource_id, access_level) VALUES (?, ?, ?, ?) "
       "ON CONFLICT (account_access_id, resource_type, resource_id) DO UPDATE SET access_level = excluded.access_level",
-      {access_id, std::string(accounts::to_string(grant.resource.type)), grant.resource.id,
-       std::int64_t{grant.level}});
+      {access_id, std::string(accounts::to_string(grant.resource.type)), grant.resource.id, std::int64_t{grant.level}});
 }
 
 void AccessStore::remove_grant(std::int64_t access_id, const ResourceRef& resource) {
@@ -159,9 +157,10 @@ std::optional<accounts::AccountAccess> AccessStore::find_for_specifier(std::stri
 std::vector<accounts::AccountAccess> AccessStore::list_for_account(std::int64_t account_id,
                                                                    std::int64_t organization_id) {
   std::vector<accounts::AccountAccess> out;
-  for (const Row& row : tx_.query(std::string(kAccessColumns) +
-                                      "WHERE account_id = ? OR (account_id IS NULL AND organization_id = ?) ORDER BY id",
-                                  {account_id, organization_id}))
+  for (const Row& row :
+       tx_.query(std::string(kAccessColumns) +
+                     "WHERE account_id = ? OR (account_id IS NULL AND organization_id = ?) ORDER BY id",
+                 {account_id, organization_id}))
     out.push_back(from_row(row));
   return out;
 }
@@ -169,8 +168,9 @@ std::vector<accounts::AccountAccess> AccessStore::list_for_account(std::int64_t 
 std::vector<accounts::AccountAccess> AccessStore::list_for_specifier(std::string_view specifier_type,
                                                                      std::int64_t specifier_id) {
   std::vector<accounts::AccountAccess> out;
-  for (const Row& row : tx_.query(std::string(kAccessColumns) + "WHERE specifier_type = ? AND specifier_id = ? ORDER BY id",
-                                  {std::string(specifier_type), specifier_id}))
+  for (const Row& row :
+       tx_.query(std::string(kAccessColumns) + "WHERE specifier_type = ? AND specifier_id = ? ORDER BY id",
+                 {std::string(specifier_type), specifier_id}))
     out.push_back(from_row(row));
   return out;
 }
@@ -247,7 +247,8 @@ void ApiTokenStore::remove(std::int64_t id) {
 
 int ApiTokenStore::purge_expired_before(std::int64_t cutoff) {
   int removed = 0;
-  for (const Row& row : tx_.query("SELECT id FROM api_tokens WHERE expires_at IS NOT NULL AND expires_at < ?", {cutoff})) {
+  for (const Row& row :
+       tx_.query("SELECT id FROM api_tokens WHERE expires_at IS NOT NULL AND expires_at < ?", {cutoff})) {
     remove(row.integer(0));
     ++removed;
   }
@@ -272,7 +273,8 @@ std::int64_t SandboxStore::create_inbox(std::int64_t account_id, std::int64_t pr
 
 std::vector<accounts::Project> SandboxStore::list_projects(std::int64_t account_id) {
   std::vector<accounts::Project> out;
-  for (const Row& row : tx_.query("SELECT id, account_id, name FROM projects WHERE account_id = ? ORDER BY id", {account_id}))
+  for (const Row& row :
+       tx_.query("SELECT id, account_id, name FROM projects WHERE account_id = ? ORDER BY id", {account_id}))
     out.push_back({row.integer(0), row.integer(1), row.text(2)});
   return out;
 }
@@ -291,15 +293,17 @@ std::vector<accounts::Inbox> SandboxStore::list_inboxes(std::int64_t account_id)
 }
 
 std::optional<accounts::Project> SandboxStore::find_project(std::int64_t account_id, std::int64_t id) {
-  const auto row = tx_.query_one("SELECT id, account_id, name FROM projects WHERE account_id = ? AND id = ?", {account_id, id});
+  const auto row =
+      tx_.query_one("SELECT id, account_id, name FROM projects WHERE account_id = ? AND id = ?", {account_id, id});
   if (!row) return std::nullopt;
   return accounts::Project{row->integer(0), row->integer(1), row->text(2)};
 }
 
 std::optional<accounts::Inbox> SandboxStore::find_inbox(std::int64_t account_id, std::int64_t id) {
-  const auto row = tx_.query_one("SELECT id, project_id, account_id, name, smtp_username, smtp_password FROM inboxes "
-                                 "WHERE account_id = ? AND id = ?",
-                                 {account_id, id});
+  const auto row = tx_.query_one(
+      "SELECT id, project_id, account_id, name, smtp_username, smtp_password FROM inboxes "
+      "WHERE account_id = ? AND id = ?",
+      {account_id, id});
   if (!row) return std::nullopt;
   return inbox_from(*row);
 }
@@ -337,7 +341,8 @@ std::vector<ResourceRef> ResourceStore::chain(const ResourceRef& resource) {
     case ResourceType::inbox: {
       const auto row = tx_.query_one("SELECT project_id, account_id FROM inboxes WHERE id = ?", {resource.id});
       if (!row) return {};
-      return prepend(resource, prepend(ResourceRef{ResourceType::project, row->integer(0)}, account_chain(row->integer(1))));
+      return prepend(resource,
+                     prepend(ResourceRef{ResourceType::project, row->integer(0)}, account_chain(row->integer(1))));
     }
     case ResourceType::sending_domain:
       return {};  // sending domains arrive with their own store
@@ -349,15 +354,16 @@ std::vector<ResourceRef> ResourceStore::chain(const ResourceRef& resource) {
 
 void UsageStore::increment(std::int64_t account_id, const std::string& metric, std::int64_t period_start,
                            std::int64_t delta) {
-  tx_.execute("INSERT INTO usage_counters (account_id, metric, period_start, value) VALUES (?, ?, ?, ?) ON CONFLICT "
-              "(account_id, metric, period_start) DO UPDATE SET value = usage_counters.value + excluded.value",
-              {account_id, metric, period_start, delta});
+  tx_.execute(
+      "INSERT INTO usage_counters (account_id, metric, period_start, value) VALUES (?, ?, ?, ?) ON CONFLICT "
+      "(account_id, metric, period_start) DO UPDATE SET value = usage_counters.value + excluded.value",
+      {account_id, metric, period_start, delta});
 }
 
 std::int64_t UsageStore::get(std::int64_t account_id, const std::string& metric, std::int64_t period_start) {
-  const auto row = tx_.query_one(
-      "SELECT value FROM usage_counters WHERE account_id = ? AND metric = ? AND period_start = ?",
-      {account_id, metric, period_start});
+  const auto row =
+      tx_.query_one("SELECT value FROM usage_counters WHERE account_id = ? AND metric = ? AND period_start = ?",
+                    {account_id, metric, period_start});
   return row ? row->integer(0) : 0;
 }
 
@@ -370,8 +376,9 @@ std::optional<std::string> InstallationStore::get(const std::string& key) {
 }
 
 void InstallationStore::set(const std::string& key, const std::string& value) {
-  tx_.execute("INSERT INTO installation (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-              {key, value});
+  tx_.execute(
+      "INSERT INTO installation (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+      {key, value});
 }
 
 }  // namespace postroom::store

@@ -36,8 +36,8 @@ class AccountStore {
 class UserStore {
  public:
   explicit UserStore(Tx& tx) : tx_(tx) {}
-  std::int64_t create(const std::string& email, const std::string& name, const std::optional<std::string>& password_hash,
-                      std::int64_t now);
+  std::int64_t create(const std::string& email, const std::string& name,
+                      const std::optional<std::string>& password_hash, std::int64_t now);
   std::optional<accounts::User> find(std::int64_t id);
   std::optional<accounts::User> find_by_email(const std::string& email);
 

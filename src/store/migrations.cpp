@@ -79,8 +79,9 @@ int schema_version(Database& db) {
 
 int migrate(Database& db) {
   db.write([](Tx& tx) {
-    tx.execute("CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, "
-               "applied_at BIGINT NOT NULL)");
+    tx.execute(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, "
+        "applied_at BIGINT NOT NULL)");
   });
   return db.write([](Tx& tx) {
     // Several nodes may start at once against one PostgreSQL database: serialize their migrations.

@@ -53,7 +53,8 @@ TEST_P(AccountsServiceTest, BootstrapCreatesTheDefaultsOnceAndThenOnlyNewTokens)
 }
 
 TEST_P(AccountsServiceTest, TokensAndPasswordsAreStoredOnlyAsHashes) {
-  const auto rows = db->read([](store::Tx& tx) { return tx.query("SELECT token_hash, last_4_digits FROM api_tokens"); });
+  const auto rows =
+      db->read([](store::Tx& tx) { return tx.query("SELECT token_hash, last_4_digits FROM api_tokens"); });
   ASSERT_FALSE(rows.empty());
   for (const auto& row : rows) {
     EXPECT_NE(row.text(0), boot.api_token);
@@ -78,7 +79,8 @@ TEST_P(AccountsServiceTest, AuthenticationRejectsUnknownTokens) {
 }
 
 TEST_P(AccountsServiceTest, ResetKeepsTheOldTokenFor12HoursThenStopsIt) {
-  const CreatedToken first = service->create_token(admin, boot.account_id, token_request("CI", {account_admin(boot.account_id)}));
+  const CreatedToken first =
+      service->create_token(admin, boot.account_id, token_request("CI", {account_admin(boot.account_id)}));
   EXPECT_EQ(first.token.created_by, "Admin token");
   const CreatedToken second = service->reset_token(boot.account_id, first.token.id, {});
   EXPECT_NE(second.token.id, first.token.id);
@@ -103,7 +105,8 @@ TEST_P(AccountsServiceTest, ResetKeepsTheOldTokenFor12HoursThenStopsIt) {
 }
 
 TEST_P(AccountsServiceTest, DeleteStopsATokenImmediately) {
-  const CreatedToken token = service->create_token(admin, boot.account_id, token_request("tmp", {account_admin(boot.account_id)}));
+  const CreatedToken token =
+      service->create_token(admin, boot.account_id, token_request("tmp", {account_admin(boot.account_id)}));
   ASSERT_TRUE(service->authenticate(token.secret));
   service->delete_token(boot.account_id, token.token.id);
   EXPECT_FALSE(service->authenticate(token.secret));
@@ -114,12 +117,14 @@ TEST_P(AccountsServiceTest, TokenCreationValidatesItsInput) {
   EXPECT_THROW(service->create_token(admin, boot.account_id, token_request("x", {})), ValidationError);
   EXPECT_THROW(service->create_token(admin, boot.account_id, token_request("", {account_admin(boot.account_id)})),
                ValidationError);
-  EXPECT_THROW(service->create_token(admin, boot.account_id, token_request("x", {{"galaxy", "1", "100"}})), ValidationError);
+  EXPECT_THROW(service->create_token(admin, boot.account_id, token_request("x", {{"galaxy", "1", "100"}})),
+               ValidationError);
   EXPECT_THROW(service->create_token(admin, boot.account_id, token_request("x", {{"account", "1", "godmode"}})),
                ValidationError);
-  EXPECT_THROW(service->create_token(admin, boot.account_id,
-                                     token_request("x", {{"organization", std::to_string(boot.organization_id), "100"}})),
-               ValidationError)
+  EXPECT_THROW(
+      service->create_token(admin, boot.account_id,
+                            token_request("x", {{"organization", std::to_string(boot.organization_id), "100"}})),
+      ValidationError)
       << "account tokens cannot be granted organization access";
   try {
     service->create_token(admin, boot.account_id, token_request("x", {}));
@@ -179,13 +184,15 @@ TEST_P(AccountsServiceTest, BulkPermissionsCreateUpdateAndDestroyGrants) {
   service->update_permissions(boot.account_id, access, {{"inbox", std::to_string(*boot.inbox_id), std::nullopt, true}});
   principal = *service->authenticate(token.secret);
   EXPECT_EQ(service->level_on(principal, {ResourceType::inbox, *boot.inbox_id}), level::viewer) << "via the project";
-  EXPECT_THROW(service->update_permissions(boot.account_id, access, {{"inbox", "999999", "admin", false}}), ValidationError);
+  EXPECT_THROW(service->update_permissions(boot.account_id, access, {{"inbox", "999999", "admin", false}}),
+               ValidationError);
   EXPECT_THROW(service->update_permissions(boot.account_id, 999999, {{"account", "1", "admin", false}}), NotFound);
   // The owner's (organization-wide) access cannot be changed from an account.
   const auto owner = service->list_accesses(admin, boot.account_id, {});
   ASSERT_EQ(owner.size(), 1u);
   EXPECT_EQ(owner[0].access.specifier_type, "User");
-  EXPECT_THROW(service->update_permissions(boot.account_id, owner[0].access.id, {{"account", "1", "viewer", false}}), Forbidden);
+  EXPECT_THROW(service->update_permissions(boot.account_id, owner[0].access.id, {{"account", "1", "viewer", false}}),
+               Forbidden);
   EXPECT_THROW(service->remove_access(boot.account_id, owner[0].access.id), Forbidden);
   // Removing a token's access removes the token.
   EXPECT_EQ(service->remove_access(boot.account_id, access), access);

@@ -19,8 +19,10 @@ class ScopedEnv {
     setenv(name, value, 1);
   }
   ~ScopedEnv() {
-    if (old_) setenv(name_, old_->c_str(), 1);
-    else unsetenv(name_);
+    if (old_)
+      setenv(name_, old_->c_str(), 1);
+    else
+      unsetenv(name_);
   }
 
  private:
@@ -79,13 +81,13 @@ TEST(Config, ConfigFileCanBeNamedByEnvironment) {
 }
 
 TEST(Config, RejectsBadValuesWithAClearError) {
-  for (std::vector<std::string> args : std::vector<std::vector<std::string>>{
-           {"postroom", "serve", "--http", "nonsense"},
-           {"postroom", "serve", "--http", "127.0.0.1:99999"},
-           {"postroom", "serve", "--log-level", "loud"},
-           {"postroom", "serve", "--no-such-flag"},
-           {"postroom", "serve", "--config", "/nonexistent/postroom.toml"},
-           {"postroom"}}) {
+  for (std::vector<std::string> args :
+       std::vector<std::vector<std::string>>{{"postroom", "serve", "--http", "nonsense"},
+                                             {"postroom", "serve", "--http", "127.0.0.1:99999"},
+                                             {"postroom", "serve", "--log-level", "loud"},
+                                             {"postroom", "serve", "--no-such-flag"},
+                                             {"postroom", "serve", "--config", "/nonexistent/postroom.toml"},
+                                             {"postroom"}}) {
     const auto outcome = parse_command_line(args);
     EXPECT_FALSE(outcome.command_line) << args.back();
     EXPECT_NE(outcome.exit_code, 0) << args.back();
@@ -112,9 +114,9 @@ TEST(Config, ServeHelpDocumentsEveryOption) {
   const auto outcome = parse_command_line({"postroom", "serve", "--help"});
   EXPECT_FALSE(outcome.command_line);
   EXPECT_EQ(outcome.exit_code, 0);
-  for (const char* option : {"--data-dir", "--database", "--http", "--https", "--sandbox-smtp", "--smtp", "--smtp-bulk",
-                             "--public-url", "--tls-cert", "--tls-key", "--config", "--max-body-bytes",
-                             "--rate-limit-requests", "POSTROOM_HTTP"})
+  for (const char* option :
+       {"--data-dir", "--database", "--http", "--https", "--sandbox-smtp", "--smtp", "--smtp-bulk", "--public-url",
+        "--tls-cert", "--tls-key", "--config", "--max-body-bytes", "--rate-limit-requests", "POSTROOM_HTTP"})
     EXPECT_NE(outcome.output.find(option), std::string::npos) << option;
 }
 

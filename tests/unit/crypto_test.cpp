@@ -40,7 +40,8 @@ TEST(Crypto, PasswordHashVerifiesOnlyTheRightPassword) {
 
 TEST(Crypto, MalformedPasswordHashesNeverVerify) {
   for (const char* bad : {"", "pbkdf2-sha256", "pbkdf2-sha256$x$00$00", "md5$1$00$00", "pbkdf2-sha256$1000$zz$00",
-                          "pbkdf2-sha256$0$0011$" "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"})
+                          "pbkdf2-sha256$0$0011$"
+                          "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"})
     EXPECT_FALSE(verify_password("x", bad)) << bad;
 }
 

@@ -34,7 +34,8 @@ TEST(Router, MatchesPatternsAndAliases) {
 
 TEST(Request, QueryArraysInEverySdkEncoding) {
   Request request;
-  request.query = "inbox_ids%5B%5D=1&inbox_ids%5B%5D=2&project_ids[0]=3&domain_ids=4&domain_ids=5,6&email=q%40w.e&x=a+b";
+  request.query =
+      "inbox_ids%5B%5D=1&inbox_ids%5B%5D=2&project_ids[0]=3&domain_ids=4&domain_ids=5,6&email=q%40w.e&x=a+b";
   EXPECT_EQ(request.query_values("inbox_ids"), (std::vector<std::string>{"1", "2"}));
   EXPECT_EQ(request.query_values("project_ids"), (std::vector<std::string>{"3"}));
   EXPECT_EQ(request.query_values("domain_ids"), (std::vector<std::string>{"4", "5", "6"}));
@@ -155,7 +156,9 @@ TEST_F(PipelineTest, MalformedJsonAndWrongTypesAreBadRequests) {
   EXPECT_EQ(r.status, 400);
   r = call("POST", "/api/api_tokens", R"({"resources":[]})");
   EXPECT_EQ(r.status, 422);
-  EXPECT_EQ(r.body, R"({"errors":{"base":["No permissions selected. Please choose at least one."],"name":["can't be blank"]}})");
+  EXPECT_EQ(
+      r.body,
+      R"({"errors":{"base":["No permissions selected. Please choose at least one."],"name":["can't be blank"]}})");
   EXPECT_EQ(accounts->list_tokens({}, boot.account_id, accounts::level::admin).size(), 1u) << "nothing was created";
 }
 
@@ -186,7 +189,8 @@ TEST_F(PipelineTest, MetricsCountRequestsByRouteAndStatus) {
   request.path = "/metrics";
   const Response r = pipeline->handle(request);
   EXPECT_EQ(r.status, 200);
-  EXPECT_NE(r.body.find(R"(postroom_http_requests_total{route="/api/accounts",method="GET",status="200"} 1)"), std::string::npos)
+  EXPECT_NE(r.body.find(R"(postroom_http_requests_total{route="/api/accounts",method="GET",status="200"} 1)"),
+            std::string::npos)
       << r.body;
   EXPECT_NE(r.body.find(R"(status="401"} 1)"), std::string::npos);
   EXPECT_NE(r.body.find("postroom_storage_duration_seconds_bucket"), std::string::npos);

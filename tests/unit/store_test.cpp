@@ -87,7 +87,8 @@ TEST_P(StoreTest, BinaryAndTextValuesRoundTrip) {
                std::string(tx.dialect() == Dialect::sqlite ? "BLOB" : "BYTEA") + ", note TEXT)");
     tx.execute("INSERT INTO blobs (id, data, note) VALUES (?, ?, ?)", {std::int64_t{1}, Blob{bytes}, text});
   });
-  const auto row = db->read([](Tx& tx) { return tx.query_one("SELECT data, note FROM blobs WHERE id = ?", {std::int64_t{1}}); });
+  const auto row =
+      db->read([](Tx& tx) { return tx.query_one("SELECT data, note FROM blobs WHERE id = ?", {std::int64_t{1}}); });
   ASSERT_TRUE(row);
   EXPECT_EQ(row->text(0), bytes);
   EXPECT_EQ(row->text(1), text);

@@ -52,10 +52,11 @@ void add_account_accesses_routes(Router& router, Services& services) {
       out.push_back(access_json(entry));
     return json_response(200, out);
   });
-  router.add_account_route("DELETE", "/account_accesses/{access_id}", rules::account_admin(), [&services](Context& context) {
-    const std::int64_t removed = services.accounts.remove_access(context.account_id, context.id_param("access_id"));
-    return json_response(200, {{"id", removed}});
-  });
+  router.add_account_route(
+      "DELETE", "/account_accesses/{access_id}", rules::account_admin(), [&services](Context& context) {
+        const std::int64_t removed = services.accounts.remove_access(context.account_id, context.id_param("access_id"));
+        return json_response(200, {{"id", removed}});
+      });
 }
 
 }  // namespace postroom::http::api

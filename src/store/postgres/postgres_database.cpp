@@ -196,7 +196,9 @@ class PostgresDatabase final : public Database {
   StorageStats stats() const override { return {jobs_.load(), commits_.load()}; }
 
  protected:
-  void run_read(const std::function<void(Tx&)>& job) override { run(job, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"); }
+  void run_read(const std::function<void(Tx&)>& job) override {
+    run(job, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+  }
   void run_write(const std::function<void(Tx&)>& job) override {
     ++jobs_;
     run(job, "BEGIN");

@@ -29,8 +29,8 @@ class SqliteError : public std::runtime_error {
 class Connection final : public Tx {
  public:
   Connection(const std::string& path, bool read_only) {
-    const int flags = (read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) |
-                      SQLITE_OPEN_NOMUTEX;
+    const int flags =
+        (read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) | SQLITE_OPEN_NOMUTEX;
     if (sqlite3_open_v2(path.c_str(), &db_, flags, nullptr) != SQLITE_OK) {
       std::string message = "cannot open SQLite database " + path;
       SqliteError error(db_, message);
@@ -142,7 +142,8 @@ class Connection final : public Tx {
                            static_cast<std::size_t>(sqlite3_column_bytes(stmt, i)));
       case SQLITE_BLOB: {
         const void* data = sqlite3_column_blob(stmt, i);
-        return Blob{std::string(static_cast<const char*>(data), static_cast<std::size_t>(sqlite3_column_bytes(stmt, i)))};
+        return Blob{
+            std::string(static_cast<const char*>(data), static_cast<std::size_t>(sqlite3_column_bytes(stmt, i)))};
       }
       default:
         return std::monostate{};

@@ -103,8 +103,10 @@ inline const std::string sending_sent = "sending.sent_messages";
 
 class AccountsService {
  public:
+  // Keeps references to `db` and `clock`: both must outlive the service.
   AccountsService(store::Database& db, const Clock& clock, PlanLimits plans = {})
       : db_(db), clock_(clock), plans_(std::move(plans)) {}
+  AccountsService(store::Database&, Clock&&, PlanLimits = {}) = delete;  // a temporary clock would dangle
 
   // Creates the default organization, account, admin user, "My Project" / "My Sandbox" and an admin API
   // token on an empty store. On a bootstrapped store only issues a fresh admin token.

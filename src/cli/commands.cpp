@@ -92,7 +92,8 @@ class TokenJanitor {
 int run_admin_bootstrap(const Config& config, bool json) {
   configure_logging(config.log_level == "info" ? "warn" : config.log_level);
   auto db = open_store(config);
-  accounts::AccountsService accounts(*db, SystemClock(), config.plans);
+  const SystemClock clock;
+  accounts::AccountsService accounts(*db, clock, config.plans);
   const accounts::BootstrapResult r = accounts.bootstrap(config.admin_email);
   if (json) {
     boost::json::object out;

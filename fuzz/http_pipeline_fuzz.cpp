@@ -42,7 +42,7 @@ struct World {
     account = std::to_string(boot.account_id);
     services = std::make_unique<http::api::Services>(http::api::Services{*accounts, *db, metrics});
     http::api::add_all_routes(router, *services);
-    pipeline = std::make_unique<http::Pipeline>(router, *accounts, limiter, metrics);
+    pipeline = std::make_unique<http::Pipeline>(router, *db, *accounts, limiter, metrics);
   }
 };
 

@@ -130,30 +130,45 @@ bool AccountsService::is_bootstrapped() {
   return db_.read([](Tx& tx) { return InstallationStore(tx).get(kBootstrapAccount).has_value(); });
 }
 
-std::optional<Principal> AccountsService::authenticate(const std::string& raw_token) {
+std::optional<Principal> AccountsService::authenticate_in(Tx& tx, const std::string& raw_token) {
   if (raw_token.empty() || raw_token.size() > 256) return std::nullopt;
   const std::string hash = crypto::sha256_hex(raw_token);
-  return db_.read([&](Tx& tx) -> std::optional<Principal> {
-    std::string stored_hash;
-    auto token = ApiTokenStore(tx).find_by_hash(hash, stored_hash);
-    if (!token || !crypto::constant_time_equals(stored_hash, hash)) return std::nullopt;
-    if (token->expires_at && *token->expires_at <= clock_.now()) return std::nullopt;
-    return Principal{Principal::Kind::api_token, token->id, token->account_id, token->name, token->grants};
-  });
+  std::string stored_hash;
+  auto token = ApiTokenStore(tx).find_by_hash(hash, stored_hash);
+  if (!token || !crypto::constant_time_equals(stored_hash, hash)) return std::nullopt;
+  if (token->expires_at && *token->expires_at <= clock_.now()) return std::nullopt;
+  return Principal{Principal::Kind::api_token, token->id, token->account_id, token->name, token->grants};
+}
+
+std::optional<Principal> AccountsService::authenticate(const std::string& raw_token) {
+  return db_.read([&](Tx& tx) { return authenticate_in(tx, raw_token); });
+}
+
+int AccountsService::level_in(Tx& tx, const Principal& principal, const ResourceRef& resource) {
+  ResourceStore resources(tx);
+  const auto chain = resources.chain(resource);
+  if (chain.empty()) return 0;
+  const int level = effective_level(principal.grants, chain);
+  if (level > 0 || resource.type != ResourceType::account) return level;
+  for (const Grant& grant : principal.grants) {
+    const auto grant_chain = resources.chain(grant.resource);
+    if (std::find(grant_chain.begin(), grant_chain.end(), resource) != grant_chain.end()) return level::indeterminate;
+  }
+  return 0;
 }
 
 int AccountsService::level_on(const Principal& principal, const ResourceRef& resource) {
-  return db_.read([&](Tx& tx) {
-    ResourceStore resources(tx);
-    const auto chain = resources.chain(resource);
-    if (chain.empty()) return 0;
-    const int level = effective_level(principal.grants, chain);
-    if (level > 0 || resource.type != ResourceType::account) return level;
-    for (const Grant& grant : principal.grants) {
-      const auto grant_chain = resources.chain(grant.resource);
-      if (std::find(grant_chain.begin(), grant_chain.end(), resource) != grant_chain.end()) return level::indeterminate;
-    }
-    return 0;
+  return db_.read([&](Tx& tx) { return level_in(tx, principal, resource); });
+}
+
+std::optional<AccountsService::Authorization> AccountsService::authorize(
+    const std::string& raw_token, const std::function<std::optional<ResourceRef>(const Principal&)>& resource_for) {
+  return db_.read([&](Tx& tx) -> std::optional<Authorization> {
+    auto principal = authenticate_in(tx, raw_token);
+    if (!principal) return std::nullopt;
+    const auto resource = resource_for(*principal);
+    const int level = resource ? level_in(tx, *principal, *resource) : 0;
+    return Authorization{std::move(*principal), level};
   });
 }
 

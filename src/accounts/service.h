@@ -1,6 +1,7 @@
 #pragma once
 // Accounts, access and API tokens: the rules of the account structure. Knows nothing of HTTP; callers get
 // domain errors (core/errors.h) that adapters translate.
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -120,6 +121,15 @@ class AccountsService {
   // principal holding grants only on things inside it gets level::indeterminate.
   int level_on(const Principal& principal, const ResourceRef& resource);
 
+  struct Authorization {
+    Principal principal;
+    int level = 0;  // on the resource chosen by `resource_for`; 0 when it chose none
+  };
+  // authenticate + level_on in one read snapshot (one round trip on the request path). `resource_for` picks
+  // the resource to check once the principal is known (token-scoped paths mean the token's own account).
+  std::optional<Authorization> authorize(
+      const std::string& raw_token, const std::function<std::optional<ResourceRef>(const Principal&)>& resource_for);
+
   std::vector<AccountSummary> list_accounts(const Principal& principal);
 
   std::vector<AccessEntry> list_accesses(const Principal& principal, std::int64_t account_id,
@@ -149,6 +159,8 @@ class AccountsService {
   CreatedToken insert_token(store::Tx& tx, std::int64_t account_id, const std::string& name,
                             const std::string& created_by, const std::vector<Grant>& grants,
                             std::optional<std::int64_t> expires_at, bool append_id_to_name);
+  std::optional<Principal> authenticate_in(store::Tx& tx, const std::string& raw_token);
+  static int level_in(store::Tx& tx, const Principal& principal, const ResourceRef& resource);
   std::vector<Grant> resolve_grants(store::Tx& tx, std::int64_t account_id, const std::vector<GrantInput>& inputs);
 
   store::Database& db_;

@@ -134,7 +134,7 @@ int run_serve(const Config& config) {
   http::api::Services services{accounts, *db, metrics};
   http::api::add_all_routes(router, services);
   RateLimiter rate_limiter(config.rate_limit_requests, config.rate_limit_window_seconds);
-  http::Pipeline pipeline(router, accounts, rate_limiter, metrics);
+  http::Pipeline pipeline(router, *db, accounts, rate_limiter, metrics);
 
   http::ServerOptions options;
   options.listen = parse_host_port_list(config.http);
@@ -150,6 +150,10 @@ int run_serve(const Config& config) {
   options.max_body_bytes = config.max_body_bytes;
   options.header_timeout_seconds = config.header_timeout_seconds;
   options.idle_timeout_seconds = config.idle_timeout_seconds;
+  if (db->dialect() == store::Dialect::sqlite) {
+    // SQLite reads are local and never wait for a commit; PostgreSQL reads wait on the network.
+    options.run_inline = [&pipeline](const http::Request& request) { return pipeline.is_read_only(request); };
+  }
   http::Server server(options, [&pipeline](const http::Request& request) { return pipeline.handle(request); });
   for (const HostPort& bound : server.start()) spdlog::info("listening on {}", bound.to_string());
   TokenJanitor janitor(accounts);

@@ -42,10 +42,15 @@ std::string prometheus_label(const std::string& value) {
   return out;
 }
 
-void Metrics::observe_request(const std::string& route, const std::string& method, int status, double seconds) {
+void Metrics::observe_request(std::string_view route, std::string_view method, int status, double seconds) {
   std::lock_guard lock(mutex_);
-  ++requests_[{route, method, status}];
-  request_seconds_[route].observe(seconds);
+  auto route_it = routes_.find(route);
+  if (route_it == routes_.end()) route_it = routes_.emplace(std::string(route), RouteStats{}).first;
+  auto method_it = route_it->second.counts.find(method);
+  if (method_it == route_it->second.counts.end())
+    method_it = route_it->second.counts.emplace(std::string(method), std::map<int, std::uint64_t>{}).first;
+  ++method_it->second[status];
+  route_it->second.seconds.observe(seconds);
 }
 
 void Metrics::observe_storage(bool is_write, double seconds) {
@@ -58,15 +63,19 @@ std::string Metrics::render(const std::string& extra) const {
   std::string out;
   out += "# HELP postroom_http_requests_total HTTP requests by route, method and status.\n";
   out += "# TYPE postroom_http_requests_total counter\n";
-  for (const auto& [key, count] : requests_) {
-    const auto& [route, method, status] = key;
-    out += "postroom_http_requests_total{route=\"" + prometheus_label(route) + "\",method=\"" + method +
-           "\",status=\"" + std::to_string(status) + "\"} " + std::to_string(count) + "\n";
+  for (const auto& [route, stats] : routes_) {
+    for (const auto& [method, statuses] : stats.counts) {
+      for (const auto& [status, count] : statuses) {
+        out += "postroom_http_requests_total{route=\"" + prometheus_label(route) + "\",method=\"" +
+               prometheus_label(method) + "\",status=\"" + std::to_string(status) + "\"} " + std::to_string(count) +
+               "\n";
+      }
+    }
   }
   out += "# HELP postroom_http_request_duration_seconds Time from request read to response ready, by route.\n";
   out += "# TYPE postroom_http_request_duration_seconds histogram\n";
-  for (const auto& [route, histogram] : request_seconds_)
-    histogram.render(out, "postroom_http_request_duration_seconds", "route=\"" + prometheus_label(route) + "\"");
+  for (const auto& [route, stats] : routes_)
+    stats.seconds.render(out, "postroom_http_request_duration_seconds", "route=\"" + prometheus_label(route) + "\"");
   out += "# HELP postroom_storage_duration_seconds Storage job duration (writes include the commit).\n";
   out += "# TYPE postroom_storage_duration_seconds histogram\n";
   storage_read_.render(out, "postroom_storage_duration_seconds", "kind=\"read\"");

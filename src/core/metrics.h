@@ -6,7 +6,7 @@
 #include <map>
 #include <mutex>
 #include <string>
-#include <tuple>
+#include <string_view>
 
 namespace postroom {
 
@@ -25,15 +25,18 @@ class Histogram {
 
 class Metrics {
  public:
-  void observe_request(const std::string& route, const std::string& method, int status, double seconds);
+  void observe_request(std::string_view route, std::string_view method, int status, double seconds);
   void observe_storage(bool is_write, double seconds);
   // Extra gauge lines appended by the caller (storage batching, uptime, …) go after the registry's own.
   std::string render(const std::string& extra = {}) const;
 
  private:
   mutable std::mutex mutex_;
-  std::map<std::tuple<std::string, std::string, int>, std::uint64_t> requests_;
-  std::map<std::string, Histogram> request_seconds_;  // by route
+  struct RouteStats {
+    std::map<std::string, std::map<int, std::uint64_t>, std::less<>> counts;  // method → status → requests
+    Histogram seconds;
+  };
+  std::map<std::string, RouteStats, std::less<>> routes_;  // string_view lookups: no allocation per request
   Histogram storage_read_, storage_write_;
 };
 

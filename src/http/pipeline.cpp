@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <charconv>
 #include <chrono>
 #include <cstdio>
 
@@ -40,6 +42,14 @@ static std::string loggable(std::string_view text) {
   return out;
 }
 
+// A path id: positive integer, or -1 (which no row has) for anything else.
+static std::int64_t parse_id(const std::string& text) {
+  std::int64_t value = 0;
+  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc() || ptr != text.data() + text.size() || value <= 0) return -1;
+  return value;
+}
+
 static std::int64_t now_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
       .count();
@@ -49,43 +59,61 @@ Response Pipeline::dispatch(const Request& request, const Route*& route) {
   std::unordered_map<std::string, std::string> params;
   route = router_.match(request.method, request.path, params);
   if (!route) return not_found();
+  if (!route->writes) {
+    // A read-only request runs in one read snapshot: authentication, access check and handler agree.
+    return database_.read([&](store::Tx&) { return authorize_and_run(request, *route, std::move(params)); });
+  }
+  return authorize_and_run(request, *route, std::move(params));
+}
 
-  if (route->rule.scope == Scope::public_route) {
+Response Pipeline::authorize_and_run(const Request& request, const Route& route,
+                                     std::unordered_map<std::string, std::string> params) {
+  if (route.rule.scope == Scope::public_route) {
     Context context{request, std::move(params), {}, 0, 0, 0};
-    return route->handler(context);
+    return route.handler(context);
   }
 
-  const std::string token = extract_token(request);
-  auto principal = accounts_.authenticate(token);
-  if (!principal) return unauthorized();
+  // Authentication and the access check share one read of the store.
+  const AccessRule& rule = route.rule;
+  std::int64_t account_id = 0, organization_id = 0;
+  auto authorization = accounts_.authorize(
+      extract_token(request), [&](const accounts::Principal& principal) -> std::optional<accounts::ResourceRef> {
+        if (rule.scope == Scope::account) {
+          // Account-scoped paths name the account; token-scoped aliases mean the token's own account.
+          account_id = params.count("account_id") ? parse_id(params.at("account_id")) : principal.account_id;
+          return accounts::ResourceRef{rule.resource, account_id};
+        }
+        if (rule.scope == Scope::organization) {
+          organization_id = parse_id(params.at("organization_id"));
+          return accounts::ResourceRef{accounts::ResourceType::organization, organization_id};
+        }
+        return std::nullopt;
+      });
+  if (!authorization) return unauthorized();
 
-  const auto decision = rate_limiter_.check("token:" + std::to_string(principal->id), now_ms());
+  const auto decision = rate_limiter_.check("token:" + std::to_string(authorization->principal.id), now_ms());
   if (!decision.allowed) {
     Response response = rate_limited();
     response.headers.emplace_back("X-Ratelimit-Limit", std::to_string(decision.limit));
     response.headers.emplace_back("X-Ratelimit-Remaining", "0");
     return response;
   }
-
-  Context context{request, std::move(params), std::move(*principal), 0, 0, 0};
-  const AccessRule& rule = route->rule;
-  if (rule.scope == Scope::account) {
-    // Account-scoped paths name the account; token-scoped aliases mean the token's own account.
-    context.account_id =
-        context.params.count("account_id") ? context.id_param("account_id") : context.principal.account_id;
-    context.level = accounts_.level_on(context.principal, {rule.resource, context.account_id});
-    if (context.level < rule.min_level || context.level == 0) return forbidden();
-  } else if (rule.scope == Scope::organization) {
-    context.organization_id = context.id_param("organization_id");
-    context.level =
-        accounts_.level_on(context.principal, {accounts::ResourceType::organization, context.organization_id});
-    if (context.level < rule.min_level || context.level == 0) return forbidden();
+  if (rule.scope == Scope::account || rule.scope == Scope::organization) {
+    if (account_id < 0 || organization_id < 0) return not_found();  // an id that cannot exist
+    if (authorization->level < rule.min_level || authorization->level == 0) return forbidden();
   }
-
-  Response response = route->handler(context);
+  Context context{request,    std::move(params), std::move(authorization->principal),
+                  account_id, organization_id,   authorization->level};
+  Response response = route.handler(context);
   response.headers.emplace_back("X-Ratelimit-Limit", std::to_string(decision.limit));
   response.headers.emplace_back("X-Ratelimit-Remaining", std::to_string(decision.remaining));
   return response;
+}
+
+bool Pipeline::is_read_only(const Request& request) const {
+  std::unordered_map<std::string, std::string> params;
+  const Route* route = router_.match(request.method, request.path, params);
+  return route == nullptr || !route->writes;
 }
 
 Response Pipeline::handle(const Request& request) {
@@ -108,10 +136,15 @@ Response Pipeline::handle(const Request& request) {
   }
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   const std::string route_name = route ? route->pattern : "unmatched";
-  metrics_.observe_request(route_name, request.method, response.status, seconds);
-  spdlog::info("request id={} method={} path=\"{}\" route=\"{}\" status={} duration_ms={:.3f} remote={}",
-               request.request_id, loggable(request.method), loggable(request.path), route_name, response.status,
-               seconds * 1000, request.remote_address);
+  // Unmatched requests may carry any method token: fold them so clients cannot mint metric series.
+  static constexpr std::string_view known[] = {"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"};
+  const bool known_method = std::find(std::begin(known), std::end(known), request.method) != std::end(known);
+  metrics_.observe_request(route_name, known_method ? std::string_view(request.method) : "OTHER", response.status,
+                           seconds);
+  if (spdlog::should_log(spdlog::level::info))
+    spdlog::info("request id={} method={} path=\"{}\" route=\"{}\" status={} duration_ms={:.3f} remote={}",
+                 request.request_id, loggable(request.method), loggable(request.path), route_name, response.status,
+                 seconds * 1000, request.remote_address);
   return response;
 }
 

@@ -9,20 +9,27 @@
 #include "core/rate_limiter.h"
 #include "http/message.h"
 #include "http/router.h"
+#include "store/database.h"
 
 namespace postroom::http {
 
 class Pipeline {
  public:
-  Pipeline(const Router& router, accounts::AccountsService& accounts, RateLimiter& rate_limiter, Metrics& metrics)
-      : router_(router), accounts_(accounts), rate_limiter_(rate_limiter), metrics_(metrics) {}
+  Pipeline(const Router& router, store::Database& database, accounts::AccountsService& accounts,
+           RateLimiter& rate_limiter, Metrics& metrics)
+      : router_(router), database_(database), accounts_(accounts), rate_limiter_(rate_limiter), metrics_(metrics) {}
 
   Response handle(const Request& request);
+  // True when the request's handler only reads (see Route::writes).
+  bool is_read_only(const Request& request) const;
 
  private:
   Response dispatch(const Request& request, const Route*& route);
+  Response authorize_and_run(const Request& request, const Route& route,
+                             std::unordered_map<std::string, std::string> params);
 
   const Router& router_;
+  store::Database& database_;
   accounts::AccountsService& accounts_;
   RateLimiter& rate_limiter_;
   Metrics& metrics_;

@@ -30,7 +30,7 @@ std::int64_t Context::id_param(const std::string& name) const {
 }
 
 void Router::add(const std::string& method, const std::string& pattern, AccessRule rule, Handler handler) {
-  Route route{method, pattern, {}, rule, std::move(handler)};
+  Route route{method, pattern, {}, rule, std::move(handler), method != "GET" && method != "HEAD"};
   for (std::string_view segment : split_path(pattern)) route.segments.emplace_back(segment);
   routes_.push_back(std::move(route));
 }

@@ -69,6 +69,9 @@ struct Route {
   std::vector<std::string> segments;
   AccessRule rule;
   Handler handler;
+  // Whether the handler may wait on a write commit. GET/HEAD handlers only read, so with an embedded
+  // database they can run on an I/O thread; a GET that writes must be registered with writes = true.
+  bool writes = true;
 };
 
 class Router {

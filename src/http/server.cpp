@@ -32,10 +32,10 @@ namespace {
 constexpr std::size_t kHeaderLimit = 16 * 1024;
 constexpr auto kWriteTimeout = std::chrono::seconds(30);
 
-// Lets shutdown close a connection that is idle between requests, from the connection's own strand.
+// Lets shutdown close a connection that is idle between requests, from the connection's own thread.
 struct SessionControl {
   asio::any_io_executor executor;
-  bool busy = false;  // touched only on the session's strand
+  bool busy = false;  // touched only on the connection's io_context thread
   bool alive = true;
   std::function<void()> close_now;
 };
@@ -59,7 +59,10 @@ bool valid_request_id(std::string_view id) {
 struct Server::Impl {
   ServerOptions options;
   Handler handler;
-  asio::io_context io;
+  // One single-threaded io_context per I/O thread: a connection lives on one of them, so its handlers
+  // never run concurrently and need no strand.
+  std::vector<std::unique_ptr<asio::io_context>> contexts;
+  std::atomic<std::size_t> next_context{0};
   asio::thread_pool workers;
   ssl::context tls{ssl::context::tls_server};
   std::vector<std::unique_ptr<tcp::acceptor>> acceptors;
@@ -75,10 +78,11 @@ struct Server::Impl {
   bool done = false;
 
   Impl(ServerOptions o, Handler h)
-      : options(std::move(o)),
-        handler(std::move(h)),
-        io(options.io_threads),
-        workers(static_cast<std::size_t>(options.worker_threads)) {}
+      : options(std::move(o)), handler(std::move(h)), workers(static_cast<std::size_t>(options.worker_threads)) {
+    for (int i = 0; i < std::max(1, options.io_threads); ++i) contexts.push_back(std::make_unique<asio::io_context>(1));
+  }
+
+  asio::io_context& pick_context() { return *contexts[next_context++ % contexts.size()]; }
 
   Response error_response(int status, const std::string& message) {
     Response response;
@@ -173,8 +177,11 @@ struct Server::Impl {
         response = error_response(400, "Malformed request target");
       } else {
         try {
-          response = co_await asio::co_spawn(
-              workers, [&]() -> awaitable<Response> { co_return handler(request); }, use_awaitable);
+          if (options.run_inline && options.run_inline(request))
+            response = handler(request);
+          else
+            response = co_await asio::co_spawn(
+                workers, [&]() -> awaitable<Response> { co_return handler(request); }, use_awaitable);
         } catch (const std::exception& e) {
           spdlog::error("request_id={} handler failed: {}", request.request_id, e.what());
           response = error_response(500, "Unexpected error");
@@ -233,8 +240,8 @@ struct Server::Impl {
 
   awaitable<void> accept_loop(tcp::acceptor& acceptor, bool is_tls) {
     while (!stopping) {
-      auto strand = asio::make_strand(io);
-      auto [ec, socket] = co_await acceptor.async_accept(strand, as_tuple);
+      auto& context = pick_context();
+      auto [ec, socket] = co_await acceptor.async_accept(context, as_tuple);
       if (ec) {
         if (stopping || ec == asio::error::operation_aborted) co_return;
         spdlog::warn("accept failed: {}", ec.message());
@@ -243,21 +250,22 @@ struct Server::Impl {
       beast::error_code ignored;
       socket.set_option(tcp::no_delay(true), ignored);
       auto control = std::make_shared<SessionControl>();
-      control->executor = strand;
+      control->executor = socket.get_executor();
       {
         std::lock_guard lock(sessions_mutex);
         sessions.insert(control);
       }
+      auto executor = socket.get_executor();
       if (is_tls)
-        asio::co_spawn(strand, tls_session(std::move(socket), control), asio::detached);
+        asio::co_spawn(executor, tls_session(std::move(socket), control), asio::detached);
       else
-        asio::co_spawn(strand, plain_session(std::move(socket), control), asio::detached);
+        asio::co_spawn(executor, plain_session(std::move(socket), control), asio::detached);
     }
   }
 
   HostPort listen_on(const HostPort& where, bool is_tls) {
     const auto address = asio::ip::make_address(where.host);
-    auto acceptor = std::make_unique<tcp::acceptor>(io);
+    auto acceptor = std::make_unique<tcp::acceptor>(*contexts.front());
     const tcp::endpoint endpoint(address, where.port);
     acceptor->open(endpoint.protocol());
     acceptor->set_option(asio::socket_base::reuse_address(true));
@@ -292,15 +300,21 @@ std::vector<HostPort> Server::start() {
   for (const auto& where : impl.options.listen) bound.push_back(impl.listen_on(where, false));
   for (const auto& where : impl.options.listen_tls) bound.push_back(impl.listen_on(where, true));
   for (std::size_t i = 0; i < impl.acceptors.size(); ++i)
-    asio::co_spawn(impl.io, impl.accept_loop(*impl.acceptors[i], impl.acceptor_is_tls[i]), asio::detached);
-  for (int i = 0; i < std::max(1, impl.options.io_threads); ++i) impl.threads.emplace_back([&impl] { impl.io.run(); });
+    asio::co_spawn(*impl.contexts.front(), impl.accept_loop(*impl.acceptors[i], impl.acceptor_is_tls[i]),
+                   asio::detached);
+  for (auto& context : impl.contexts) {
+    impl.threads.emplace_back([&context] {
+      auto guard = asio::make_work_guard(*context);  // idle contexts wait for connections
+      context->run();
+    });
+  }
   return bound;
 }
 
 void Server::shutdown(std::chrono::seconds grace) {
   Impl& impl = *impl_;
   if (impl.stopping.exchange(true)) return;
-  asio::post(impl.io, [&impl] {
+  asio::post(*impl.contexts.front(), [&impl] {
     for (auto& acceptor : impl.acceptors) {
       beast::error_code ignored;
       acceptor->close(ignored);
@@ -322,7 +336,7 @@ void Server::shutdown(std::chrono::seconds grace) {
     if (open.empty() || std::chrono::steady_clock::now() >= deadline) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
-  impl.io.stop();
+  for (auto& context : impl.contexts) context->stop();
   for (auto& thread : impl.threads) thread.join();
   impl.threads.clear();
   impl.workers.join();

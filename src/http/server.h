@@ -23,6 +23,10 @@ struct ServerOptions {
   int header_timeout_seconds = 10;
   int idle_timeout_seconds = 75;
   int body_timeout_seconds = 60;
+  // Requests for which this returns true run on the I/O thread instead of the worker pool. Meant for
+  // handlers that never wait on the network or an fsync (reads from an embedded database): skipping the
+  // two thread hops roughly doubles throughput on small machines.
+  std::function<bool(const Request&)> run_inline;
 };
 
 class Server {

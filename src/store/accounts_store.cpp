@@ -1,5 +1,6 @@
 #include "store/accounts_store.h"
 
+#include <map>
 #include <stdexcept>
 
 namespace postroom::store {
@@ -226,8 +227,34 @@ std::optional<accounts::ApiToken> ApiTokenStore::find_by_hash(const std::string&
 
 std::vector<accounts::ApiToken> ApiTokenStore::list(std::int64_t account_id) {
   std::vector<accounts::ApiToken> out;
-  for (const Row& row : tx_.query(std::string(kTokenColumns) + "WHERE t.account_id = ? ORDER BY t.id", {account_id}))
-    out.push_back(load(row));
+  std::map<std::int64_t, std::size_t> index_by_id;
+  for (const Row& row : tx_.query(
+           "SELECT id, account_id, name, last_4_digits, created_by, expires_at, reset_at, created_at FROM api_tokens "
+           "WHERE account_id = ? ORDER BY id",
+           {account_id})) {
+    accounts::ApiToken token;
+    token.id = row.integer(0);
+    token.account_id = row.integer(1);
+    token.name = row.text(2);
+    token.last_4_digits = row.text(3);
+    token.created_by = row.text(4);
+    token.expires_at = row.optional_integer(5);
+    token.reset_at = row.optional_integer(6);
+    token.created_at = row.integer(7);
+    index_by_id[token.id] = out.size();
+    out.push_back(std::move(token));
+  }
+  // All grants of the account's tokens in one query rather than one per token.
+  for (const Row& row : tx_.query("SELECT a.specifier_id, a.id, p.resource_type, p.resource_id, p.access_level FROM "
+                                  "account_accesses a LEFT JOIN permissions p ON p.account_access_id = a.id WHERE "
+                                  "a.specifier_type = 'ApiToken' AND a.account_id = ? ORDER BY p.id",
+                                  {account_id})) {
+    const auto it = index_by_id.find(row.integer(0));
+    if (it == index_by_id.end()) continue;
+    accounts::ApiToken& token = out[it->second];
+    token.access_id = row.integer(1);
+    if (!row.is_null(2)) token.grants.push_back(grant_from(row, 2));
+  }
   return out;
 }
 

@@ -100,15 +100,36 @@ class Database {
     }
   };
 
+  // The read snapshot open on this thread, per database: a read() inside another read() joins it, so a
+  // read-only request sees one consistent snapshot and pays for one transaction.
+  struct OpenRead {
+    const Database* db;
+    Tx* tx;
+  };
+  static inline thread_local std::vector<OpenRead> open_reads_;
+
   template <class R, class F>
   R run(F&& f, bool is_write) {
+    if (!is_write) {
+      for (const OpenRead& open : open_reads_) {
+        if (open.db == this) return f(*open.tx);
+      }
+    }
     Timer timer{*this, is_write};
+    auto tracked = [&](Tx& tx) -> R {
+      if (is_write) return f(tx);
+      open_reads_.push_back({this, &tx});
+      struct Pop {
+        ~Pop() { open_reads_.pop_back(); }
+      } pop;
+      return f(tx);
+    };
     if constexpr (std::is_void_v<R>) {
-      std::function<void(Tx&)> job = [&](Tx& tx) { f(tx); };
+      std::function<void(Tx&)> job = [&](Tx& tx) { tracked(tx); };
       is_write ? run_write(job) : run_read(job);
     } else {
       std::optional<R> result;
-      std::function<void(Tx&)> job = [&](Tx& tx) { result.emplace(f(tx)); };
+      std::function<void(Tx&)> job = [&](Tx& tx) { result.emplace(tracked(tx)); };
       is_write ? run_write(job) : run_read(job);
       return std::move(*result);
     }

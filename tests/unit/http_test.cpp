@@ -88,7 +88,7 @@ class PipelineTest : public ::testing::Test {
     boot = accounts->bootstrap("admin@example.test");
     services = std::make_unique<api::Services>(api::Services{*accounts, *db, metrics});
     api::add_all_routes(router, *services);
-    pipeline = std::make_unique<Pipeline>(router, *accounts, limiter, metrics);
+    pipeline = std::make_unique<Pipeline>(router, *db, *accounts, limiter, metrics);
   }
 
   Response call(const std::string& method, const std::string& target, const std::string& body = "",
@@ -169,7 +169,7 @@ TEST_F(PipelineTest, DeepJsonIsRejectedNotRecursedInto) {
 
 TEST_F(PipelineTest, RateLimitAnswers429WithTheDocumentedBody) {
   RateLimiter tight(2, 60);
-  Pipeline limited(router, *accounts, tight, metrics);
+  Pipeline limited(router, *db, *accounts, tight, metrics);
   Request request;
   request.method = "GET";
   request.path = "/api/accounts";

@@ -151,3 +151,15 @@ TEST_P(StoreTest, ResourceChainsReachTheOrganization) {
 
 INSTANTIATE_TEST_SUITE_P(Sqlite, StoreTest, ::testing::Values("sqlite"));
 INSTANTIATE_TEST_SUITE_P(Postgres, StoreTest, ::testing::Values("postgres"));
+
+TEST(StoreSnapshots, NestedReadsShareOneSnapshot) {
+  auto db = test_support::make_database("sqlite");
+  db->read([&](Tx& outer) {
+    outer.query("SELECT id FROM organizations");  // the snapshot starts with the first read
+    db->read([&](Tx& inner) { EXPECT_EQ(&outer, &inner); });
+    const auto id = db->write([](Tx& tx) { return OrganizationStore(tx).create("Later", 1); });
+    // The outer snapshot predates the write; a fresh read after it sees the row.
+    EXPECT_FALSE(db->read([&](Tx& tx) { return OrganizationStore(tx).find(id).has_value(); }));
+  });
+  EXPECT_EQ(db->read([](Tx& tx) { return tx.query("SELECT id FROM organizations").size(); }), 1u);
+}

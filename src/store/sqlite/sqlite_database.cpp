@@ -98,12 +98,12 @@ class Connection final : public Tx {
 
  private:
   sqlite3_stmt* prepare(std::string_view sql, const Params& params) {
-    std::string key(sql);
     sqlite3_stmt* stmt = nullptr;
-    if (auto it = statements_.find(key); it != statements_.end()) {
+    if (auto it = statements_.find(sql); it != statements_.end()) {
       stmt = it->second;
       sqlite3_clear_bindings(stmt);
     } else {
+      std::string key(sql);
       if (sqlite3_prepare_v3(db_, key.c_str(), static_cast<int>(key.size()), SQLITE_PREPARE_PERSISTENT, &stmt,
                              nullptr) != SQLITE_OK)
         throw SqliteError(db_, "prepare failed for: " + key);
@@ -151,7 +151,12 @@ class Connection final : public Tx {
   }
 
   sqlite3* db_ = nullptr;
-  std::unordered_map<std::string, sqlite3_stmt*> statements_;
+  // Transparent hashing: looking a statement up by string_view allocates nothing.
+  struct SqlHash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view sql) const { return std::hash<std::string_view>{}(sql); }
+  };
+  std::unordered_map<std::string, sqlite3_stmt*, SqlHash, std::equal_to<>> statements_;
 };
 
 struct WriteJob {
@@ -162,6 +167,9 @@ struct WriteJob {
 class SqliteDatabase final : public Database {
  public:
   SqliteDatabase(std::string path, const DatabaseOptions& options) : path_(std::move(path)) {
+    // Memory statistics take a process-wide mutex on every allocation; we do not use them.
+    static const bool configured = [] { return sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0) == SQLITE_OK; }();
+    (void)configured;
     const auto parent = std::filesystem::path(path_).parent_path();
     if (!parent.empty()) std::filesystem::create_directories(parent);
     writer_connection_ = std::make_unique<Connection>(path_, false);
@@ -214,14 +222,15 @@ class SqliteDatabase final : public Database {
       }
     } give_back{this, connection};
     // A read snapshot: every statement of the job sees the same committed state.
-    connection->exec_plain("BEGIN");
+    // Transaction control goes through the statement cache: these run on every request.
+    connection->execute("BEGIN", {});
     try {
       job(*connection);
     } catch (...) {
-      connection->exec_plain("ROLLBACK");
+      connection->execute("ROLLBACK", {});
       throw;
     }
-    connection->exec_plain("COMMIT");
+    connection->execute("COMMIT", {});
   }
 
   void run_write(const std::function<void(Tx&)>& job) override {
@@ -267,14 +276,14 @@ class SqliteDatabase final : public Database {
     }
     for (std::size_t i = 0; i < batch.size(); ++i) {
       try {
-        db.exec_plain("SAVEPOINT job");
+        db.execute("SAVEPOINT job", {});
         try {
           (*batch[i]->fn)(db);
-          db.exec_plain("RELEASE job");
+          db.execute("RELEASE job", {});
         } catch (...) {
           outcomes[i] = std::current_exception();
-          db.exec_plain("ROLLBACK TO job");
-          db.exec_plain("RELEASE job");
+          db.execute("ROLLBACK TO job", {});
+          db.execute("RELEASE job", {});
         }
       } catch (...) {
         if (!outcomes[i]) outcomes[i] = std::current_exception();

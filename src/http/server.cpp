@@ -93,14 +93,14 @@ struct Server::Impl {
   }
 
   template <class Stream>
-  awaitable<bool> write(Stream& stream, const Response& response, bool keep_alive, const std::string& request_id,
+  awaitable<bool> write(Stream& stream, Response response, bool keep_alive, const std::string& request_id,
                         unsigned version) {
     bhttp::response<bhttp::string_body> out{static_cast<bhttp::status>(response.status), version};
     out.set(bhttp::field::server, "postroom");
     if (!response.content_type.empty()) out.set(bhttp::field::content_type, response.content_type);
     out.set("X-Request-Id", request_id);
     for (const auto& [name, value] : response.headers) out.insert(name, value);
-    out.body() = response.body;
+    out.body() = std::move(response.body);
     out.keep_alive(keep_alive);
     out.prepare_payload();
     beast::get_lowest_layer(stream).expires_after(kWriteTimeout);
@@ -188,7 +188,7 @@ struct Server::Impl {
         }
       }
       const bool again = keep_alive && !stopping;
-      const bool written = co_await write(stream, response, again, request.request_id, message.version());
+      const bool written = co_await write(stream, std::move(response), again, request.request_id, message.version());
       if (!written || !again) co_return;
     }
   }

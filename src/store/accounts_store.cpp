@@ -219,10 +219,30 @@ std::optional<accounts::ApiToken> ApiTokenStore::find(std::int64_t account_id, s
 }
 
 std::optional<accounts::ApiToken> ApiTokenStore::find_by_hash(const std::string& token_hash, std::string& stored_hash) {
-  const auto row = tx_.query_one(std::string(kTokenColumns) + "WHERE t.token_hash = ?", {token_hash});
-  if (!row) return std::nullopt;
-  stored_hash = row->text(9);
-  return load(*row);
+  // Token, access and grants in one statement: this runs on every authenticated request.
+  static const std::string sql =
+      "SELECT t.id, t.account_id, t.name, t.last_4_digits, t.created_by, t.expires_at, t.reset_at, t.created_at, "
+      "a.id, t.token_hash, p.resource_type, p.resource_id, p.access_level FROM api_tokens t LEFT JOIN "
+      "account_accesses a ON a.specifier_type = 'ApiToken' AND a.specifier_id = t.id LEFT JOIN permissions p ON "
+      "p.account_access_id = a.id WHERE t.token_hash = ? ORDER BY p.id";
+  const Rows rows = tx_.query(sql, {token_hash});
+  if (rows.empty()) return std::nullopt;
+  const Row& first = rows.front();
+  accounts::ApiToken token;
+  token.id = first.integer(0);
+  token.account_id = first.integer(1);
+  token.name = first.text(2);
+  token.last_4_digits = first.text(3);
+  token.created_by = first.text(4);
+  token.expires_at = first.optional_integer(5);
+  token.reset_at = first.optional_integer(6);
+  token.created_at = first.integer(7);
+  token.access_id = first.is_null(8) ? 0 : first.integer(8);
+  stored_hash = first.text(9);
+  for (const Row& row : rows) {
+    if (!row.is_null(10)) token.grants.push_back(grant_from(row, 10));
+  }
+  return token;
 }
 
 std::vector<accounts::ApiToken> ApiTokenStore::list(std::int64_t account_id) {

@@ -360,9 +360,10 @@ ApiToken AccountsService::get_token(const Principal& principal, std::int64_t acc
 
 CreatedToken AccountsService::create_token(const Principal& principal, std::int64_t account_id,
                                            const TokenRequest& request) {
+  // As the real API: missing permissions are reported on their own, before anything else is checked.
+  if (request.resources.empty()) throw ValidationError("base", "No permissions selected. Please choose at least one.");
   std::map<std::string, std::vector<std::string>> errors;
-  std::string name = request.name;
-  if (request.resources.empty()) errors["base"].push_back("No permissions selected. Please choose at least one.");
+  const std::string& name = request.name;
   if (name.find_first_not_of(" \t") == std::string::npos) errors["name"].push_back("can't be blank");
   if (name.size() > 255) errors["name"].push_back("is too long (maximum is 255 characters)");
   if (request.expires_at && *request.expires_at <= clock_.now())

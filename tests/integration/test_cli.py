@@ -10,90 +10,14 @@ import signal
 import socket
 import ssl
 import subprocess
-import tempfile
+import sys
 import threading
 import time
 import unittest
-import uuid
 
-BIN = os.environ.get("POSTROOM_BIN", "build/postroom")
-DATABASE = os.environ.get("POSTROOM_TEST_DATABASE", "sqlite")
+sys.path.insert(0, os.path.dirname(__file__))
 
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Installation:
-    """A data dir (and, for PostgreSQL, a fresh database) plus helpers to run the binary on it."""
-
-    def __init__(self):
-        self.tmp = tempfile.TemporaryDirectory(prefix="postroom-cli-")
-        self.data_dir = os.path.join(self.tmp.name, "data")
-        self.db_args = []
-        self.pg_name = None
-        if DATABASE != "sqlite":
-            self.pg_name = "pr_cli_" + uuid.uuid4().hex[:12]
-            subprocess.run(["psql", DATABASE, "-qc", f"CREATE DATABASE {self.pg_name}"], check=True)
-            self.db_args = ["--database", DATABASE.rsplit("/", 1)[0] + "/" + self.pg_name]
-        self.process = None
-        self.port = None
-
-    def bootstrap(self):
-        out = subprocess.run([BIN, "admin", "bootstrap", "--data-dir", self.data_dir, *self.db_args, "--json"],
-                             check=True, capture_output=True, text=True, timeout=60)
-        return json.loads(out.stdout)
-
-    def start(self, *extra):
-        self.port = free_port()
-        # Output goes to files: a full pipe would block the server's logging.
-        self.stdout = open(os.path.join(self.tmp.name, f"stdout-{self.port}"), "w+")
-        self.stderr = open(os.path.join(self.tmp.name, f"stderr-{self.port}"), "w+")
-        self.process = subprocess.Popen(
-            [BIN, "serve", "--data-dir", self.data_dir, *self.db_args, "--http", f"127.0.0.1:{self.port}", *extra],
-            stdout=self.stdout, stderr=self.stderr, text=True)
-        deadline = time.time() + 30
-        while time.time() < deadline:
-            try:
-                if self.request("GET", "/readyz")[0] == 200:
-                    return
-            except OSError:
-                time.sleep(0.05)
-        self.stderr.seek(0)
-        raise AssertionError("server did not become ready: " + self.stderr.read())
-
-    def request(self, method, path, token=None, body=None):
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
-        headers = {"Content-Type": "application/json"}
-        if token:
-            headers["Authorization"] = f"Bearer {token}"
-        conn.request(method, path, body=None if body is None else json.dumps(body), headers=headers)
-        response = conn.getresponse()
-        data = response.read()
-        conn.close()
-        return response.status, (json.loads(data) if data and "json" in response.getheader("Content-Type", "") else data)
-
-    def stop(self, sig=signal.SIGTERM):
-        """Stops the server and returns what it printed on stdout."""
-        if not self.process:
-            return ""
-        if self.process.poll() is None:
-            self.process.send_signal(sig)
-            self.process.wait(timeout=30)
-        self.process = None
-        self.stdout.seek(0)
-        out = self.stdout.read()
-        self.stdout.close()
-        self.stderr.close()
-        return out
-
-    def close(self):
-        self.stop(signal.SIGKILL)
-        if self.pg_name:
-            subprocess.run(["psql", DATABASE, "-qc", f"DROP DATABASE IF EXISTS {self.pg_name} WITH (FORCE)"], check=False)
-        self.tmp.cleanup()
+from postroom_harness import BIN, Installation, free_port
 
 
 class CliTest(unittest.TestCase):
@@ -115,7 +39,7 @@ class CliTest(unittest.TestCase):
             self.assertEqual(second[key], first[key], key)
         self.inst.start()
         for token in (first["api_token"], second["api_token"]):
-            status, accounts = self.inst.request("GET", "/api/accounts", token)
+            status, accounts, _ = self.inst.request("GET", "/api/accounts", token)
             self.assertEqual(status, 200)
             self.assertEqual(accounts[0]["id"], first["account_id"])
 
@@ -165,7 +89,7 @@ class CliTest(unittest.TestCase):
         self.assertEqual(self.inst.process.wait(timeout=10), 0)
         self.inst.stop()
         self.inst.start()
-        status, tokens = self.inst.request("GET", "/api/api_tokens", token)
+        status, tokens, _ = self.inst.request("GET", "/api/api_tokens", token)
         self.assertIn("in flight", [t["name"] for t in tokens], "the in-flight request was committed")
 
     def test_kill_9_loses_no_acknowledged_write(self):
@@ -177,7 +101,7 @@ class CliTest(unittest.TestCase):
         def create(n):
             for i in range(10):
                 name = f"durable-{n}-{i}"
-                status, _ = self.inst.request("POST", "/api/api_tokens", token, {
+                status, _, _ = self.inst.request("POST", "/api/api_tokens", token, {
                     "name": name, "resources": [{"resource_type": "account", "resource_id": 1, "access_level": 10}]})
                 if status == 200:
                     with lock:
@@ -191,7 +115,7 @@ class CliTest(unittest.TestCase):
         self.inst.stop(signal.SIGKILL)  # right after the last acknowledgement
         self.assertEqual(len(acknowledged), 80)
         self.inst.start()
-        status, tokens = self.inst.request("GET", "/api/api_tokens", token)
+        status, tokens, _ = self.inst.request("GET", "/api/api_tokens", token)
         self.assertEqual(status, 200)
         names = {t["name"] for t in tokens}
         self.assertEqual([n for n in acknowledged if n not in names], [])

@@ -156,9 +156,11 @@ TEST_F(PipelineTest, MalformedJsonAndWrongTypesAreBadRequests) {
   EXPECT_EQ(r.status, 400);
   r = call("POST", "/api/api_tokens", R"({"resources":[]})");
   EXPECT_EQ(r.status, 422);
-  EXPECT_EQ(
-      r.body,
-      R"({"errors":{"base":["No permissions selected. Please choose at least one."],"name":["can't be blank"]}})");
+  EXPECT_EQ(r.body, R"({"errors":{"base":["No permissions selected. Please choose at least one."]}})");
+  r = call("POST", "/api/api_tokens",
+           R"({"name":" ","resources":[{"resource_type":"account","resource_id":1,"access_level":100}]})");
+  EXPECT_EQ(r.status, 422);
+  EXPECT_EQ(r.body, R"({"errors":{"name":["can't be blank"]}})");
   EXPECT_EQ(accounts->list_tokens({}, boot.account_id, accounts::level::admin).size(), 1u) << "nothing was created";
 }
 

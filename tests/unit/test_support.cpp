@@ -8,15 +8,30 @@
 #include <cstdlib>
 #include <filesystem>
 #include <stdexcept>
+#include <system_error>
+#include <vector>
 
 #include "core/crypto.h"
 
 namespace postroom::test_support {
 
+namespace {
+// Removes the temporary directories of this test process when it exits.
+struct TempDirs {
+  std::vector<std::filesystem::path> paths;
+  ~TempDirs() {
+    std::error_code ignored;
+    for (const auto& path : paths) std::filesystem::remove_all(path, ignored);
+  }
+};
+TempDirs temp_dirs;
+}  // namespace
+
 std::string temp_dir() {
   const auto base = std::filesystem::temp_directory_path() /
                     ("postroom-test-" + std::to_string(getpid()) + "-" + crypto::random_hex(8));
   std::filesystem::create_directories(base);
+  temp_dirs.paths.push_back(base);
   return base.string();
 }
 

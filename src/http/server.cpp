@@ -3,6 +3,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <array>
 #include <atomic>
 #include <boost/asio.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
@@ -31,6 +32,7 @@ namespace {
 
 constexpr std::size_t kHeaderLimit = 16 * 1024;
 constexpr auto kWriteTimeout = std::chrono::seconds(30);
+constexpr std::size_t kLingerBytes = 64 * 1024 * 1024;
 
 // Lets shutdown close a connection that is idle between requests, from the connection's own thread.
 struct SessionControl {
@@ -84,6 +86,11 @@ struct Server::Impl {
 
   asio::io_context& pick_context() { return *contexts[next_context++ % contexts.size()]; }
 
+  Response too_large() {
+    return error_response(413, "Request body is larger than the limit of " + std::to_string(options.max_body_bytes) +
+                                   " bytes");
+  }
+
   Response error_response(int status, const std::string& message) {
     Response response;
     response.status = status;
@@ -108,6 +115,23 @@ struct Server::Impl {
     co_return !ec;
   }
 
+  // After an early error reply (413, 400) the client may still be sending. Closing at once would make the kernel
+  // reset the connection and the client could lose the reply, so stop sending and drain input for a while.
+  template <class Stream>
+  awaitable<void> linger(Stream& stream) {
+    auto& tcp_stream = beast::get_lowest_layer(stream);
+    beast::error_code ignored;
+    tcp_stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    std::array<char, 16384> scratch;
+    std::size_t drained = 0;
+    tcp_stream.expires_after(std::chrono::seconds(5));
+    while (drained < kLingerBytes) {
+      auto [ec, n] = co_await tcp_stream.async_read_some(asio::buffer(scratch), as_tuple);
+      if (ec) break;
+      drained += n;
+    }
+  }
+
   template <class Stream>
   awaitable<void> serve(Stream& stream, const std::string& remote, std::shared_ptr<SessionControl> control) {
     beast::flat_buffer buffer;
@@ -123,24 +147,21 @@ struct Server::Impl {
       control->busy = true;
       const std::string request_id = id_prefix + "-" + std::to_string(++next_id);
       if (ec) {
-        if (ec == bhttp::error::header_limit)
-          co_await write(stream, error_response(431, "Request headers too large"), false, request_id, 11);
-        else if (ec != bhttp::error::end_of_stream && ec != beast::error::timeout &&
-                 ec != asio::error::operation_aborted && ec != asio::error::eof &&
-                 ec != asio::error::connection_reset && buffer.size() > 0)
-          co_await write(stream, error_response(400, "Malformed HTTP request: " + ec.message()), false, request_id, 11);
+        const bool peer_gone = ec == bhttp::error::end_of_stream || ec == beast::error::timeout ||
+                               ec == asio::error::operation_aborted || ec == asio::error::eof ||
+                               ec == asio::error::connection_reset;
+        if (peer_gone || buffer.size() == 0) co_return;
+        // The parser checks a declared Content-Length against the limit while reading the headers.
+        Response reply = ec == bhttp::error::header_limit ? error_response(431, "Request headers too large")
+                         : ec == bhttp::error::body_limit ? too_large()
+                                                          : error_response(400, "Malformed HTTP request: " + ec.message());
+        co_await write(stream, std::move(reply), false, request_id, 11);
+        co_await linger(stream);
         co_return;
       }
       // Timeouts on the first header defend against slowloris; the body gets its own bounded time.
       first = false;
       const auto& head = parser.get();
-      if (head.has_content_length() && parser.content_length() &&
-          *parser.content_length() > static_cast<std::uint64_t>(options.max_body_bytes)) {
-        Response response = error_response(
-            413, "Request body is larger than the limit of " + std::to_string(options.max_body_bytes) + " bytes");
-        co_await write(stream, response, false, request_id, head.version());
-        co_return;
-      }
       if (beast::iequals(head[bhttp::field::expect], "100-continue")) {
         bhttp::response<bhttp::empty_body> cont{bhttp::status::continue_, head.version()};
         co_await bhttp::async_write(stream, cont, as_tuple);
@@ -148,10 +169,8 @@ struct Server::Impl {
       beast::get_lowest_layer(stream).expires_after(std::chrono::seconds(options.body_timeout_seconds));
       auto [body_ec, body_read] = co_await bhttp::async_read(stream, buffer, parser, as_tuple);
       if (body_ec == bhttp::error::body_limit) {
-        co_await write(stream,
-                       error_response(413, "Request body is larger than the limit of " +
-                                               std::to_string(options.max_body_bytes) + " bytes"),
-                       false, request_id, head.version());
+        co_await write(stream, too_large(), false, request_id, head.version());
+        co_await linger(stream);
         co_return;
       }
       if (body_ec) {

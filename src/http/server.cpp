@@ -87,8 +87,8 @@ struct Server::Impl {
   asio::io_context& pick_context() { return *contexts[next_context++ % contexts.size()]; }
 
   Response too_large() {
-    return error_response(413, "Request body is larger than the limit of " + std::to_string(options.max_body_bytes) +
-                                   " bytes");
+    return error_response(
+        413, "Request body is larger than the limit of " + std::to_string(options.max_body_bytes) + " bytes");
   }
 
   Response error_response(int status, const std::string& message) {
@@ -153,8 +153,9 @@ struct Server::Impl {
         if (peer_gone || buffer.size() == 0) co_return;
         // The parser checks a declared Content-Length against the limit while reading the headers.
         Response reply = ec == bhttp::error::header_limit ? error_response(431, "Request headers too large")
-                         : ec == bhttp::error::body_limit ? too_large()
-                                                          : error_response(400, "Malformed HTTP request: " + ec.message());
+                         : ec == bhttp::error::body_limit
+                             ? too_large()
+                             : error_response(400, "Malformed HTTP request: " + ec.message());
         co_await write(stream, std::move(reply), false, request_id, 11);
         co_await linger(stream);
         co_return;

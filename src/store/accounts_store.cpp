@@ -183,12 +183,13 @@ void AccessStore::remove(std::int64_t id) {
 
 // ---- API tokens
 
-static constexpr const char* kTokenColumns =
-    "SELECT t.id, t.account_id, t.name, t.last_4_digits, t.created_by, t.expires_at, t.reset_at, t.created_at, "
-    "a.id, t.token_hash FROM api_tokens t LEFT JOIN account_accesses a ON a.specifier_type = 'ApiToken' AND "
-    "a.specifier_id = t.id ";
+// Columns 0-8 of every token query, read by token_from().
+static constexpr const char* kTokenSelect =
+    "SELECT t.id, t.account_id, t.name, t.last_4_digits, t.created_by, t.expires_at, t.reset_at, t.created_at, a.id";
+static constexpr const char* kTokenFrom =
+    " FROM api_tokens t LEFT JOIN account_accesses a ON a.specifier_type = 'ApiToken' AND a.specifier_id = t.id ";
 
-accounts::ApiToken ApiTokenStore::load(const Row& row) {
+static accounts::ApiToken token_from(const Row& row) {
   accounts::ApiToken token;
   token.id = row.integer(0);
   token.account_id = row.integer(1);
@@ -199,7 +200,6 @@ accounts::ApiToken ApiTokenStore::load(const Row& row) {
   token.reset_at = row.optional_integer(6);
   token.created_at = row.integer(7);
   token.access_id = row.is_null(8) ? 0 : row.integer(8);
-  if (token.access_id) token.grants = AccessStore(tx_).grants(token.access_id);
   return token;
 }
 
@@ -213,32 +213,24 @@ std::int64_t ApiTokenStore::create(std::int64_t account_id, const std::string& n
 }
 
 std::optional<accounts::ApiToken> ApiTokenStore::find(std::int64_t account_id, std::int64_t id) {
-  const auto row = tx_.query_one(std::string(kTokenColumns) + "WHERE t.account_id = ? AND t.id = ?", {account_id, id});
+  static const std::string sql = std::string(kTokenSelect) + kTokenFrom + "WHERE t.account_id = ? AND t.id = ?";
+  const auto row = tx_.query_one(sql, {account_id, id});
   if (!row) return std::nullopt;
-  return load(*row);
+  accounts::ApiToken token = token_from(*row);
+  if (token.access_id) token.grants = AccessStore(tx_).grants(token.access_id);
+  return token;
 }
 
 std::optional<accounts::ApiToken> ApiTokenStore::find_by_hash(const std::string& token_hash, std::string& stored_hash) {
   // Token, access and grants in one statement: this runs on every authenticated request.
-  static const std::string sql =
-      "SELECT t.id, t.account_id, t.name, t.last_4_digits, t.created_by, t.expires_at, t.reset_at, t.created_at, "
-      "a.id, t.token_hash, p.resource_type, p.resource_id, p.access_level FROM api_tokens t LEFT JOIN "
-      "account_accesses a ON a.specifier_type = 'ApiToken' AND a.specifier_id = t.id LEFT JOIN permissions p ON "
-      "p.account_access_id = a.id WHERE t.token_hash = ? ORDER BY p.id";
+  static const std::string sql = std::string(kTokenSelect) +
+                                 ", t.token_hash, p.resource_type, p.resource_id, p.access_level" + kTokenFrom +
+                                 "LEFT JOIN permissions p ON p.account_access_id = a.id WHERE t.token_hash = ? "
+                                 "ORDER BY p.id";
   const Rows rows = tx_.query(sql, {token_hash});
   if (rows.empty()) return std::nullopt;
-  const Row& first = rows.front();
-  accounts::ApiToken token;
-  token.id = first.integer(0);
-  token.account_id = first.integer(1);
-  token.name = first.text(2);
-  token.last_4_digits = first.text(3);
-  token.created_by = first.text(4);
-  token.expires_at = first.optional_integer(5);
-  token.reset_at = first.optional_integer(6);
-  token.created_at = first.integer(7);
-  token.access_id = first.is_null(8) ? 0 : first.integer(8);
-  stored_hash = first.text(9);
+  accounts::ApiToken token = token_from(rows.front());
+  stored_hash = rows.front().text(9);
   for (const Row& row : rows) {
     if (!row.is_null(10)) token.grants.push_back(grant_from(row, 10));
   }
@@ -246,34 +238,20 @@ std::optional<accounts::ApiToken> ApiTokenStore::find_by_hash(const std::string&
 }
 
 std::vector<accounts::ApiToken> ApiTokenStore::list(std::int64_t account_id) {
+  static const std::string sql = std::string(kTokenSelect) + kTokenFrom + "WHERE t.account_id = ? ORDER BY t.id";
   std::vector<accounts::ApiToken> out;
-  std::map<std::int64_t, std::size_t> index_by_id;
-  for (const Row& row : tx_.query(
-           "SELECT id, account_id, name, last_4_digits, created_by, expires_at, reset_at, created_at FROM api_tokens "
-           "WHERE account_id = ? ORDER BY id",
-           {account_id})) {
-    accounts::ApiToken token;
-    token.id = row.integer(0);
-    token.account_id = row.integer(1);
-    token.name = row.text(2);
-    token.last_4_digits = row.text(3);
-    token.created_by = row.text(4);
-    token.expires_at = row.optional_integer(5);
-    token.reset_at = row.optional_integer(6);
-    token.created_at = row.integer(7);
-    index_by_id[token.id] = out.size();
-    out.push_back(std::move(token));
+  std::map<std::int64_t, std::size_t> index_by_access;
+  for (const Row& row : tx_.query(sql, {account_id})) {
+    out.push_back(token_from(row));
+    if (out.back().access_id) index_by_access[out.back().access_id] = out.size() - 1;
   }
   // All grants of the account's tokens in one query rather than one per token.
-  for (const Row& row : tx_.query("SELECT a.specifier_id, a.id, p.resource_type, p.resource_id, p.access_level FROM "
-                                  "account_accesses a LEFT JOIN permissions p ON p.account_access_id = a.id WHERE "
+  for (const Row& row : tx_.query("SELECT p.account_access_id, p.resource_type, p.resource_id, p.access_level FROM "
+                                  "permissions p JOIN account_accesses a ON a.id = p.account_access_id WHERE "
                                   "a.specifier_type = 'ApiToken' AND a.account_id = ? ORDER BY p.id",
                                   {account_id})) {
-    const auto it = index_by_id.find(row.integer(0));
-    if (it == index_by_id.end()) continue;
-    accounts::ApiToken& token = out[it->second];
-    token.access_id = row.integer(1);
-    if (!row.is_null(2)) token.grants.push_back(grant_from(row, 2));
+    const auto it = index_by_access.find(row.integer(0));
+    if (it != index_by_access.end()) out[it->second].grants.push_back(grant_from(row, 1));
   }
   return out;
 }

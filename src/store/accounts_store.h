@@ -82,7 +82,6 @@ class ApiTokenStore {
   int purge_expired_before(std::int64_t cutoff);
 
  private:
-  accounts::ApiToken load(const Row& row);
   Tx& tx_;
 };
 

@@ -39,6 +39,15 @@ std::optional<std::string> Row::optional_text(std::size_t i) const {
   return text(i);
 }
 
+bool Database::ping() {
+  try {
+    read([](Tx& tx) { tx.query("SELECT 1"); });
+    return true;
+  } catch (const std::exception&) {
+    return false;
+  }
+}
+
 std::unique_ptr<Database> open_database(const std::string& url, const DatabaseOptions& options) {
   std::unique_ptr<Database> db;
   if (url.rfind("sqlite:", 0) == 0) {

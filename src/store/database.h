@@ -79,7 +79,8 @@ class Database {
 
   virtual Dialect dialect() const = 0;
   virtual std::string describe() const = 0;  // for logs: backend and location, no secrets
-  virtual bool ping() = 0;
+  // True when the store answers a query (readiness).
+  bool ping();
   virtual StorageStats stats() const = 0;
 
   // Called after every read or write job with its duration (for metrics). Set before concurrent use.

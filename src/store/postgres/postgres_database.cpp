@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "store/connection_pool.h"
 #include "store/database.h"
 
 namespace postroom::store {
@@ -173,7 +174,7 @@ class PostgresDatabase final : public Database {
  public:
   PostgresDatabase(std::string url, const DatabaseOptions& options) : url_(std::move(url)) {
     const int size = std::max(1, options.pool_size);
-    for (int i = 0; i < size; ++i) idle_.push_back(std::make_unique<PgConnection>(url_));
+    for (int i = 0; i < size; ++i) pool_.add(std::make_unique<PgConnection>(url_));
   }
 
   Dialect dialect() const override { return Dialect::postgres; }
@@ -182,15 +183,6 @@ class PostgresDatabase final : public Database {
     // Never log the password: keep scheme, host and database only.
     const auto at = url_.rfind('@');
     return "postgres://" + (at == std::string::npos ? url_.substr(url_.find("//") + 2) : url_.substr(at + 1));
-  }
-
-  bool ping() override {
-    try {
-      read([](Tx& tx) { tx.query("SELECT 1"); });
-      return true;
-    } catch (const std::exception&) {
-      return false;
-    }
   }
 
   StorageStats stats() const override { return {jobs_.load(), commits_.load()}; }
@@ -207,12 +199,7 @@ class PostgresDatabase final : public Database {
 
  private:
   void run(const std::function<void(Tx&)>& job, const char* begin) {
-    std::unique_ptr<PgConnection> connection = acquire();
-    struct Return {
-      PostgresDatabase* self;
-      std::unique_ptr<PgConnection>& connection;
-      ~Return() { self->release(std::move(connection)); }
-    } give_back{this, connection};
+    auto connection = pool_.acquire();
     if (!connection->healthy()) connection->reset();
     connection->exec_plain(begin);
     try {
@@ -227,26 +214,8 @@ class PostgresDatabase final : public Database {
     connection->exec_plain("COMMIT");
   }
 
-  std::unique_ptr<PgConnection> acquire() {
-    std::unique_lock lock(mutex_);
-    cv_.wait(lock, [&] { return !idle_.empty(); });
-    auto connection = std::move(idle_.back());
-    idle_.pop_back();
-    return connection;
-  }
-
-  void release(std::unique_ptr<PgConnection> connection) {
-    {
-      std::lock_guard lock(mutex_);
-      idle_.push_back(std::move(connection));
-    }
-    cv_.notify_one();
-  }
-
   std::string url_;
-  std::mutex mutex_;
-  std::condition_variable cv_;
-  std::vector<std::unique_ptr<PgConnection>> idle_;
+  ConnectionPool<PgConnection> pool_;
   std::atomic<std::uint64_t> jobs_{0};
   std::atomic<std::uint64_t> commits_{0};
 };

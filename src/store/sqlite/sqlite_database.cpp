@@ -13,6 +13,7 @@
 #include <thread>
 #include <unordered_map>
 
+#include "store/connection_pool.h"
 #include "store/database.h"
 
 namespace postroom::store {
@@ -174,7 +175,7 @@ class SqliteDatabase final : public Database {
     if (!parent.empty()) std::filesystem::create_directories(parent);
     writer_connection_ = std::make_unique<Connection>(path_, false);
     const int readers = std::max(2, options.pool_size);
-    for (int i = 0; i < readers; ++i) idle_readers_.push_back(std::make_unique<Connection>(path_, true));
+    for (int i = 0; i < readers; ++i) readers_.add(std::make_unique<Connection>(path_, true));
     writer_ = std::thread([this] { writer_loop(); });
   }
 
@@ -190,38 +191,11 @@ class SqliteDatabase final : public Database {
   Dialect dialect() const override { return Dialect::sqlite; }
   std::string describe() const override { return "sqlite:" + path_; }
 
-  bool ping() override {
-    try {
-      read([](Tx& tx) { tx.query("SELECT 1"); });
-      return true;
-    } catch (const std::exception&) {
-      return false;
-    }
-  }
-
   StorageStats stats() const override { return {write_jobs_.load(), write_commits_.load()}; }
 
  protected:
   void run_read(const std::function<void(Tx&)>& job) override {
-    std::unique_ptr<Connection> connection;
-    {
-      std::unique_lock lock(readers_mutex_);
-      readers_cv_.wait(lock, [&] { return !idle_readers_.empty(); });
-      connection = std::move(idle_readers_.back());
-      idle_readers_.pop_back();
-    }
-    struct Return {
-      SqliteDatabase* self;
-      std::unique_ptr<Connection>& connection;
-      ~Return() {
-        {
-          std::lock_guard lock(self->readers_mutex_);
-          self->idle_readers_.push_back(std::move(connection));
-        }
-        self->readers_cv_.notify_one();
-      }
-    } give_back{this, connection};
-    // A read snapshot: every statement of the job sees the same committed state.
+    auto connection = readers_.acquire();
     // Transaction control goes through the statement cache: these run on every request.
     connection->execute("BEGIN", {});
     try {
@@ -318,9 +292,7 @@ class SqliteDatabase final : public Database {
   std::condition_variable queue_cv_;
   std::deque<WriteJob*> queue_;
   bool stopping_ = false;
-  std::mutex readers_mutex_;
-  std::condition_variable readers_cv_;
-  std::vector<std::unique_ptr<Connection>> idle_readers_;
+  ConnectionPool<Connection> readers_;
   std::atomic<std::uint64_t> write_jobs_{0};
   std::atomic<std::uint64_t> write_commits_{0};
 };

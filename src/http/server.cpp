@@ -150,7 +150,7 @@ struct Server::Impl {
         const bool peer_gone = ec == bhttp::error::end_of_stream || ec == beast::error::timeout ||
                                ec == asio::error::operation_aborted || ec == asio::error::eof ||
                                ec == asio::error::connection_reset;
-        if (peer_gone || buffer.size() == 0) co_return;
+        if (peer_gone) co_return;
         // The parser checks a declared Content-Length against the limit while reading the headers.
         Response reply = ec == bhttp::error::header_limit ? error_response(431, "Request headers too large")
                          : ec == bhttp::error::body_limit

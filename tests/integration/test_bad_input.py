@@ -96,6 +96,14 @@ class BadInput(unittest.TestCase):
         big = json.dumps({"name": "x" * (2 * 1024 * 1024), "resources": []})
         body = self.assert_error(self.inst.request("POST", "/api/api_tokens", self.token, raw_body=big), 413)
         self.assertIn("1048576", body["error"])
+        # Headers first, body later: the 413 must arrive even though no body byte was read yet.
+        with socket.create_connection(("127.0.0.1", self.inst.port), timeout=5) as s:
+            s.sendall(b"POST /api/api_tokens HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer " + self.token.encode() +
+                      b"\r\nContent-Length: 2000000\r\n\r\n")
+            time.sleep(0.2)
+            for _ in range(30):
+                s.sendall(b"x" * 65536)
+            self.assertTrue(s.recv(100).startswith(b"HTTP/1.1 413"))
         # Without Content-Length (chunked), the limit still holds while reading.
         chunk = b"x" * 65536
         request = (b"POST /api/api_tokens HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer " + self.token.encode() +

@@ -46,7 +46,8 @@ void print_block(std::ostream& out, const accounts::BootstrapResult& r, const Co
     out << "  Sandbox            \"My Sandbox\" (project " << r.project_id.value_or(0) << ", inbox " << *r.inbox_id
         << ")\n"
         << "  Sandbox SMTP       host " << smtp.host << "  port " << smtp.port << "  username "
-        << r.smtp_username.value_or("") << "  password " << r.smtp_password.value_or("") << "\n";
+        << r.smtp_username.value_or("") << "  password " << r.smtp_password.value_or("") << "\n"
+        << "                     (not listening yet: SMTP capture arrives with the Email Sandbox)\n";
   }
   out << "  Try it:            curl -H 'Authorization: Bearer " << r.api_token << "' " << config.effective_public_url()
       << "/api/accounts\n";

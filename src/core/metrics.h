@@ -2,14 +2,18 @@
 // A small Prometheus registry: request counters by route and status, latency and storage-time
 // histograms, rendered in the text exposition format.
 #include <array>
+#include <atomic>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <mutex>
+#include <shared_mutex>
 #include <string>
 #include <string_view>
 
 namespace postroom {
 
+// Lock-free: observations from many threads only touch atomics.
 class Histogram {
  public:
   static constexpr std::array<double, 13> kBounds = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
@@ -18,9 +22,9 @@ class Histogram {
   void render(std::string& out, const std::string& name, const std::string& labels) const;
 
  private:
-  std::array<std::uint64_t, kBounds.size()> buckets_{};
-  std::uint64_t count_ = 0;
-  double sum_ = 0;
+  std::array<std::atomic<std::uint64_t>, kBounds.size()> buckets_{};
+  std::atomic<std::uint64_t> count_{0};
+  std::atomic<std::uint64_t> sum_micros_{0};
 };
 
 class Metrics {
@@ -31,12 +35,14 @@ class Metrics {
   std::string render(const std::string& extra = {}) const;
 
  private:
-  mutable std::mutex mutex_;
   struct RouteStats {
+    std::mutex mutex;                                                         // guards counts
     std::map<std::string, std::map<int, std::uint64_t>, std::less<>> counts;  // method → status → requests
     Histogram seconds;
   };
-  std::map<std::string, RouteStats, std::less<>> routes_;  // string_view lookups: no allocation per request
+  // Routes are added once and never removed: lookups take the shared lock only.
+  mutable std::shared_mutex routes_mutex_;
+  std::map<std::string, std::unique_ptr<RouteStats>, std::less<>> routes_;
   Histogram storage_read_, storage_write_;
 };
 

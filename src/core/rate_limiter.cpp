@@ -4,13 +4,16 @@
 
 namespace postroom {
 
-RateLimiter::Decision RateLimiter::check(const std::string& key, std::int64_t now_ms) {
-  std::lock_guard lock(mutex_);
-  if (now_ms - last_sweep_ms_ > window_ms_ * 4) {
-    std::erase_if(windows_, [&](const auto& entry) { return now_ms - entry.second.start_ms >= window_ms_; });
-    last_sweep_ms_ = now_ms;
+RateLimiter::Decision RateLimiter::check(std::string_view key, std::int64_t now_ms) {
+  Shard& shard = shards_[std::hash<std::string_view>{}(key) % kShards];
+  std::lock_guard lock(shard.mutex);
+  if (now_ms - shard.last_sweep_ms > window_ms_ * 4) {
+    std::erase_if(shard.windows, [&](const auto& entry) { return now_ms - entry.second.start_ms >= window_ms_; });
+    shard.last_sweep_ms = now_ms;
   }
-  Window& window = windows_[key];
+  auto it = shard.windows.find(std::string(key));
+  if (it == shard.windows.end()) it = shard.windows.emplace(std::string(key), Window{}).first;
+  Window& window = it->second;
   if (now_ms - window.start_ms >= window_ms_) window = Window{now_ms, 0};
   if (window.count >= limit_) return {false, limit_, 0};
   ++window.count;

@@ -135,7 +135,7 @@ Response Pipeline::handle(const Request& request) {
     response = internal_error();
   }
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-  const std::string route_name = route ? route->pattern : "unmatched";
+  const std::string_view route_name = route ? std::string_view(route->pattern) : std::string_view("unmatched");
   // Unmatched requests may carry any method token: fold them so clients cannot mint metric series.
   static constexpr std::string_view known[] = {"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"};
   const bool known_method = std::find(std::begin(known), std::end(known), request.method) != std::end(known);

@@ -95,7 +95,13 @@ struct Server::Impl {
     Response response;
     response.status = status;
     response.content_type = "application/json; charset=utf-8";
-    response.body = "{\"error\":\"" + message + "\"}";
+    // Messages come from us or the parser; escape anyway so the body stays valid JSON.
+    std::string escaped;
+    for (char c : message) {
+      if (c == '"' || c == '\\') escaped.push_back('\\');
+      if (static_cast<unsigned char>(c) >= 0x20) escaped.push_back(c);
+    }
+    response.body = "{\"error\":\"" + escaped + "\"}";
     return response;
   }
 

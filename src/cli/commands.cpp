@@ -153,7 +153,7 @@ int run_serve(const Config& config) {
   options.idle_timeout_seconds = config.idle_timeout_seconds;
   if (db->dialect() == store::Dialect::sqlite) {
     // SQLite reads are local and never wait for a commit; PostgreSQL reads wait on the network.
-    options.run_inline = [&pipeline](const http::Request& request) { return pipeline.is_read_only(request); };
+    options.run_inline = [&pipeline](http::Request& request) { return pipeline.classify(request); };
   }
   http::Server server(options, [&pipeline](const http::Request& request) { return pipeline.handle(request); });
   for (const HostPort& bound : server.start()) spdlog::info("listening on {}", bound.to_string());

@@ -1,6 +1,7 @@
 #pragma once
 // Transport-neutral HTTP request and response. Handlers and middleware use only these, so Boost.Beast
 // stays inside server.cpp and no handler translation unit pays for it.
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -8,6 +9,9 @@
 #include <vector>
 
 namespace postroom::http {
+
+struct Route;
+struct RouteMatch;
 
 struct Request {
   std::string method;                                        // upper case
@@ -18,6 +22,8 @@ struct Request {
   std::string body;
   std::string remote_address;
   std::string request_id;
+  // Filled once by Pipeline::classify so the route is matched once per request.
+  std::shared_ptr<const RouteMatch> match;
 
   std::optional<std::string_view> header(std::string_view lower_case_name) const;
   // Values of a query parameter in any of the encodings SDKs use: key=, key[]=, key[0]=, and key=a,b.

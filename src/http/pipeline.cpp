@@ -56,20 +56,25 @@ static std::int64_t now_ms() {
 }
 
 Response Pipeline::dispatch(const Request& request, const Route*& route) {
-  std::unordered_map<std::string, std::string> params;
-  route = router_.match(request.method, request.path, params);
+  std::shared_ptr<const RouteMatch> match = request.match;
+  if (!match) {
+    auto fresh = std::make_shared<RouteMatch>();
+    fresh->route = router_.match(request.method, request.path, fresh->params);
+    match = std::move(fresh);
+  }
+  route = match->route;
   if (!route) return not_found();
   if (!route->writes) {
     // A read-only request runs in one read snapshot: authentication, access check and handler agree.
-    return database_.read([&](store::Tx&) { return authorize_and_run(request, *route, std::move(params)); });
+    return database_.read([&](store::Tx&) { return authorize_and_run(request, *route, match->params); });
   }
-  return authorize_and_run(request, *route, std::move(params));
+  return authorize_and_run(request, *route, match->params);
 }
 
 Response Pipeline::authorize_and_run(const Request& request, const Route& route,
-                                     std::unordered_map<std::string, std::string> params) {
+                                     const std::unordered_map<std::string, std::string>& params) {
   if (route.rule.scope == Scope::public_route) {
-    Context context{request, std::move(params), {}, 0, 0, 0};
+    Context context{request, params, {}, 0, 0, 0};
     return route.handler(context);
   }
 
@@ -102,18 +107,20 @@ Response Pipeline::authorize_and_run(const Request& request, const Route& route,
     if (account_id < 0 || organization_id < 0) return not_found();  // an id that cannot exist
     if (authorization->level < rule.min_level || authorization->level == 0) return forbidden();
   }
-  Context context{request,    std::move(params), std::move(authorization->principal),
-                  account_id, organization_id,   authorization->level};
+  Context context{request,    params,          std::move(authorization->principal),
+                  account_id, organization_id, authorization->level};
   Response response = route.handler(context);
   response.headers.emplace_back("X-Ratelimit-Limit", std::to_string(decision.limit));
   response.headers.emplace_back("X-Ratelimit-Remaining", std::to_string(decision.remaining));
   return response;
 }
 
-bool Pipeline::is_read_only(const Request& request) const {
-  std::unordered_map<std::string, std::string> params;
-  const Route* route = router_.match(request.method, request.path, params);
-  return route == nullptr || !route->writes;
+bool Pipeline::classify(Request& request) const {
+  auto match = std::make_shared<RouteMatch>();
+  match->route = router_.match(request.method, request.path, match->params);
+  const bool read_only = match->route == nullptr || !match->route->writes;
+  request.match = std::move(match);
+  return read_only;
 }
 
 Response Pipeline::handle(const Request& request) {

@@ -20,13 +20,14 @@ class Pipeline {
       : router_(router), database_(database), accounts_(accounts), rate_limiter_(rate_limiter), metrics_(metrics) {}
 
   Response handle(const Request& request);
-  // True when the request's handler only reads (see Route::writes).
-  bool is_read_only(const Request& request) const;
+  // Matches the route once and keeps the match on the request; true when its handler only reads
+  // (see Route::writes), so it may run on an I/O thread.
+  bool classify(Request& request) const;
 
  private:
   Response dispatch(const Request& request, const Route*& route);
   Response authorize_and_run(const Request& request, const Route& route,
-                             std::unordered_map<std::string, std::string> params);
+                             const std::unordered_map<std::string, std::string>& params);
 
   const Router& router_;
   store::Database& database_;

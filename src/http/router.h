@@ -51,7 +51,7 @@ inline AccessRule organization_admin() {
 // What a handler gets: the request, path parameters, and the resolved principal, tenant and level.
 struct Context {
   const Request& request;
-  std::unordered_map<std::string, std::string> params;
+  const std::unordered_map<std::string, std::string>& params;
   accounts::Principal principal;
   std::int64_t account_id = 0;
   std::int64_t organization_id = 0;
@@ -72,6 +72,11 @@ struct Route {
   // Whether the handler may wait on a write commit. GET/HEAD handlers only read, so with an embedded
   // database they can run on an I/O thread; a GET that writes must be registered with writes = true.
   bool writes = true;
+};
+
+struct RouteMatch {
+  const Route* route = nullptr;  // nullptr: no route matches
+  std::unordered_map<std::string, std::string> params;
 };
 
 class Router {

@@ -26,7 +26,8 @@ struct ServerOptions {
   // Requests for which this returns true run on the I/O thread instead of the worker pool. Meant for
   // handlers that never wait on the network or an fsync (reads from an embedded database): skipping the
   // two thread hops roughly doubles throughput on small machines.
-  std::function<bool(const Request&)> run_inline;
+  // It may annotate the request (the pipeline keeps its route match there).
+  std::function<bool(Request&)> run_inline;
 };
 
 class Server {

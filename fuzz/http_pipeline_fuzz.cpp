@@ -26,6 +26,7 @@ struct World {
   Metrics metrics;
   RateLimiter limiter{2'000'000'000, 10};
   http::Router router;
+  std::unique_ptr<sandbox::InboxesService> inboxes;
   std::unique_ptr<http::api::Services> services;
   std::unique_ptr<http::Pipeline> pipeline;
 
@@ -40,7 +41,8 @@ struct World {
     const auto boot = accounts->bootstrap("fuzz@example.test");
     token = boot.api_token;
     account = std::to_string(boot.account_id);
-    services = std::make_unique<http::api::Services>(http::api::Services{*accounts, *db, metrics});
+    inboxes = std::make_unique<sandbox::InboxesService>(*db, clock, Config{});
+    services = std::make_unique<http::api::Services>(http::api::Services{*accounts, *db, metrics, *inboxes});
     http::api::add_all_routes(router, *services);
     pipeline = std::make_unique<http::Pipeline>(router, *db, *accounts, limiter, metrics);
   }

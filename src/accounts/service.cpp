@@ -161,6 +161,16 @@ int AccountsService::level_on(const Principal& principal, const ResourceRef& res
   return db_.read([&](Tx& tx) { return level_in(tx, principal, resource); });
 }
 
+std::optional<int> AccountsService::level_in_account(const Principal& principal, const ResourceRef& resource,
+                                                     std::int64_t account_id) {
+  return db_.read([&](Tx& tx) -> std::optional<int> {
+    const auto chain = ResourceStore(tx).chain(resource);
+    if (std::find(chain.begin(), chain.end(), ResourceRef{ResourceType::account, account_id}) == chain.end())
+      return std::nullopt;
+    return effective_level(principal.grants, chain);
+  });
+}
+
 std::optional<AccountsService::Authorization> AccountsService::authorize(
     const std::string& raw_token, const std::function<std::optional<ResourceRef>(const Principal&)>& resource_for) {
   return db_.read([&](Tx& tx) -> std::optional<Authorization> {

@@ -121,6 +121,9 @@ class AccountsService {
   // principal holding grants only on things inside it gets level::indeterminate.
   int level_on(const Principal& principal, const ResourceRef& resource);
 
+  // The level on a project or inbox that must belong to `account_id`; empty when no such resource is in it.
+  std::optional<int> level_in_account(const Principal& principal, const ResourceRef& resource, std::int64_t account_id);
+
   struct Authorization {
     Principal principal;
     int level = 0;  // on the resource chosen by `resource_for`; 0 when it chose none

@@ -18,6 +18,10 @@
 #include "http/api/routes.h"
 #include "http/pipeline.h"
 #include "http/server.h"
+#include "sandbox/inboxes.h"
+#include "sandbox/messages.h"
+#include "sandbox/smtp_capture.h"
+#include "smtp/server.h"
 #include "store/database.h"
 
 namespace postroom::cli {
@@ -46,8 +50,7 @@ void print_block(std::ostream& out, const accounts::BootstrapResult& r, const Co
     out << "  Sandbox            \"My Sandbox\" (project " << r.project_id.value_or(0) << ", inbox " << *r.inbox_id
         << ")\n"
         << "  Sandbox SMTP       host " << smtp.host << "  port " << smtp.port << "  username "
-        << r.smtp_username.value_or("") << "  password " << r.smtp_password.value_or("") << "\n"
-        << "                     (not listening yet: SMTP capture arrives with the Email Sandbox)\n";
+        << r.smtp_username.value_or("") << "  password " << r.smtp_password.value_or("") << "\n";
   }
   out << "  Try it:            curl -H 'Authorization: Bearer " << r.api_token << "' " << config.effective_public_url()
       << "/api/accounts\n";
@@ -56,10 +59,11 @@ void print_block(std::ostream& out, const accounts::BootstrapResult& r, const Co
 }
 
 // Deletes tokens past their retention hourly; wakes early on shutdown.
-class TokenJanitor {
+// Hourly housekeeping: purges expired API tokens and sandbox messages past their maximum age.
+class Janitor {
  public:
-  explicit TokenJanitor(accounts::AccountsService& accounts)
-      : thread_([this, &accounts] {
+  Janitor(accounts::AccountsService& accounts, sandbox::MessagesService& messages)
+      : thread_([this, &accounts, &messages] {
           std::unique_lock lock(mutex_);
           while (!stop_) {
             lock.unlock();
@@ -68,11 +72,17 @@ class TokenJanitor {
             } catch (const std::exception& e) {
               spdlog::warn("expired token purge failed: {}", e.what());
             }
+            try {
+              if (int removed = messages.expire_old_messages())
+                spdlog::info("deleted {} sandbox messages past their maximum age", removed);
+            } catch (const std::exception& e) {
+              spdlog::warn("sandbox message expiry failed: {}", e.what());
+            }
             lock.lock();
             cv_.wait_for(lock, std::chrono::hours(1), [&] { return stop_; });
           }
         }) {}
-  ~TokenJanitor() {
+  ~Janitor() {
     {
       std::lock_guard lock(mutex_);
       stop_ = true;
@@ -132,7 +142,12 @@ int run_serve(const Config& config) {
   if (!accounts.is_bootstrapped()) print_block(std::cout, accounts.bootstrap(config.admin_email), config, true);
 
   http::Router router;
-  http::api::Services services{accounts, *db, metrics};
+  sandbox::InboxesService inboxes(*db, clock, config);
+  sandbox::EventHub sandbox_events;
+  sandbox::MessagesService messages(*db, clock, config.sandbox, config.plans, sandbox_events);
+  http::api::Services services{accounts, *db, metrics, inboxes};
+  services.messages = &messages;
+  services.max_wait_seconds = config.sandbox.wait_max_seconds;
   http::api::add_all_routes(router, services);
   RateLimiter rate_limiter(config.rate_limit_requests, config.rate_limit_window_seconds);
   http::Pipeline pipeline(router, *db, accounts, rate_limiter, metrics);
@@ -157,13 +172,32 @@ int run_serve(const Config& config) {
   }
   http::Server server(options, [&pipeline](const http::Request& request) { return pipeline.handle(request); });
   for (const HostPort& bound : server.start()) spdlog::info("listening on {}", bound.to_string());
-  TokenJanitor janitor(accounts);
+  sandbox::SmtpCapture capture(inboxes, messages, config.sandbox);
+  smtp::ServerOptions smtp_options;
+  smtp_options.limits.hostname = inboxes.endpoints().smtp_host;
+  smtp_options.limits.max_message_size = static_cast<std::size_t>(config.sandbox.max_message_size);
+  smtp_options.limits.max_recipients = static_cast<std::size_t>(config.sandbox.smtp_max_recipients);
+  smtp_options.limits.max_text_line = 0;  // a capture server keeps what real applications send, long lines too
+  smtp_options.max_connections = config.sandbox.smtp_max_connections;
+  smtp_options.max_connections_per_ip = config.sandbox.smtp_max_connections_per_ip;
+  smtp_options.io_threads = config.io_threads;
+  smtp_options.worker_threads = config.worker_threads;
+  smtp_options.tls = {config.tls_cert, config.tls_key, config.data_dir};
+  smtp::add_listeners(smtp_options, config.sandbox_smtp, smtp::ListenerMode::starttls, capture, "sandbox");
+  if (!config.sandbox.sandboxes_smtp_tls.empty())
+    smtp::add_listeners(smtp_options, config.sandbox.sandboxes_smtp_tls, smtp::ListenerMode::implicit_tls, capture,
+                        "sandbox-tls");
+  smtp::Server smtp_server(smtp_options);
+  for (const HostPort& bound : smtp_server.start()) spdlog::info("sandbox SMTP listening on {}", bound.to_string());
+  Janitor janitor(accounts, messages);
   std::cout << "Postroom is running: API/UI at " << config.effective_public_url() << " (Ctrl-C to stop)" << std::endl;
 
   int received = 0;
   sigwait(&signals, &received);
   spdlog::info("signal {} received: finishing in-flight requests (up to {} s)", received,
                config.shutdown_timeout_seconds);
+  sandbox_events.close();  // wakes long-polling waiters so their requests finish
+  smtp_server.shutdown(std::chrono::seconds(config.shutdown_timeout_seconds));
   server.shutdown(std::chrono::seconds(config.shutdown_timeout_seconds));
   server.wait();
   spdlog::info("stopped");

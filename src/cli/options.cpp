@@ -163,6 +163,56 @@ void add_serve_options(CLI::App& app, Config& config) {
                  "Sent messages per billing cycle (-1: unlimited)")
       ->envname("POSTROOM_SENDING_MESSAGE_LIMIT")
       ->capture_default_str();
+  auto& sandbox = config.sandbox;
+  app.add_option("--sandbox-smtps", sandbox.sandboxes_smtp_tls,
+                 "Email Sandbox implicit-TLS SMTP listeners (port 465 style), HOST:PORT[,HOST:PORT…]")
+      ->envname("POSTROOM_SANDBOX_SMTPS")
+      ->check(host_port);
+  app.add_option("--sandbox-smtp-host", sandbox.smtp_host,
+                 "SMTP host name shown in sandbox settings (default: the --sandbox-smtp host)")
+      ->envname("POSTROOM_SANDBOX_SMTP_HOST");
+  app.add_option("--sandbox-email-domain", sandbox.email_domain, "Domain of each sandbox's own email address")
+      ->envname("POSTROOM_SANDBOX_EMAIL_DOMAIN")
+      ->capture_default_str();
+  app.add_option("--sandbox-max-messages", sandbox.max_messages,
+                 "Messages kept per sandbox; the oldest are deleted first")
+      ->envname("POSTROOM_SANDBOX_MAX_MESSAGES")
+      ->check(CLI::Range(std::int64_t{1}, std::int64_t{100'000'000}))
+      ->capture_default_str();
+  app.add_option("--sandbox-max-message-size", sandbox.max_message_size, "Largest captured message in bytes")
+      ->envname("POSTROOM_SANDBOX_MAX_MESSAGE_SIZE")
+      ->check(CLI::Range(std::int64_t{1024}, std::int64_t{1} << 30))
+      ->capture_default_str();
+  app.add_option("--sandbox-rate", sandbox.rate_per_10_seconds, "Messages per sandbox per 10 seconds (0: unlimited)")
+      ->envname("POSTROOM_SANDBOX_RATE")
+      ->check(CLI::Range(std::int64_t{0}, std::int64_t{1'000'000'000}))
+      ->capture_default_str();
+  app.add_option("--sandbox-max-age-days", sandbox.max_age_days, "Delete captured messages older than this (0: keep)")
+      ->envname("POSTROOM_SANDBOX_MAX_AGE_DAYS")
+      ->check(CLI::Range(std::int64_t{0}, std::int64_t{36500}))
+      ->capture_default_str();
+  app.add_option("--sandbox-default-inbox", sandbox.default_inbox_id,
+                 "Sandbox id that receives SMTP mail sent without authentication (local development; 0: off)")
+      ->envname("POSTROOM_SANDBOX_DEFAULT_INBOX")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  app.add_option("--smtp-max-recipients", sandbox.smtp_max_recipients, "Recipients per SMTP transaction")
+      ->envname("POSTROOM_SMTP_MAX_RECIPIENTS")
+      ->check(CLI::Range(1, 100000))
+      ->capture_default_str();
+  app.add_option("--smtp-max-connections", sandbox.smtp_max_connections, "Concurrent SMTP connections")
+      ->envname("POSTROOM_SMTP_MAX_CONNECTIONS")
+      ->check(CLI::Range(1, 1000000))
+      ->capture_default_str();
+  app.add_option("--smtp-max-connections-per-ip", sandbox.smtp_max_connections_per_ip,
+                 "Concurrent SMTP connections per client IP")
+      ->envname("POSTROOM_SMTP_MAX_CONNECTIONS_PER_IP")
+      ->check(CLI::Range(1, 1000000))
+      ->capture_default_str();
+  app.add_option("--sandbox-wait-max", sandbox.wait_max_seconds, "Longest timeout of the messages/wait endpoint (s)")
+      ->envname("POSTROOM_SANDBOX_WAIT_MAX")
+      ->check(CLI::Range(1, 3600))
+      ->capture_default_str();
   app.add_option("--admin-email", config.admin_email, "E-mail of the admin user created on first start")
       ->envname("POSTROOM_ADMIN_EMAIL")
       ->capture_default_str();

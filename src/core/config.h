@@ -26,6 +26,22 @@ struct PlanLimits {
   std::int64_t sending_message_limit = -1;
 };
 
+// Email Sandbox behaviour and limits (docs/configuration.md lists them with their defaults).
+struct SandboxSettings {
+  std::string sandboxes_smtp_tls;  // implicit-TLS (port 465 style) sandbox listeners, HOST:PORT[,…]; empty: none
+  std::string smtp_host;           // host name shown in inbox objects; empty: the first --sandbox-smtp host
+  std::string email_domain = "inbox.postroom.test";  // domain of each sandbox's own email address
+  std::int64_t max_messages = 1000;                  // stored per sandbox; the oldest go first (FIFO)
+  std::int64_t max_message_size = 10 * 1024 * 1024;  // bytes; larger: 552 5.3.4
+  std::int64_t rate_per_10_seconds = 150;            // messages per sandbox per 10 s; 0: unlimited
+  std::int64_t max_age_days = 0;                     // delete messages older than this; 0: keep
+  std::int64_t default_inbox_id = 0;  // unauthenticated SMTP mail lands here (local development); 0: auth required
+  int smtp_max_recipients = 1000;
+  int smtp_max_connections = 1000;
+  int smtp_max_connections_per_ip = 100;
+  int wait_max_seconds = 300;  // longest accepted `timeout` of the messages/wait endpoint
+};
+
 struct Config {
   std::string data_dir = "./data";
   std::string database;  // "sqlite:PATH" or "postgres://…"; empty: sqlite:<data_dir>/postroom.db
@@ -49,6 +65,7 @@ struct Config {
   int rate_limit_window_seconds = 10;
   int db_pool_size = 8;
   PlanLimits plans;
+  SandboxSettings sandbox;
 
   std::string database_url() const;
   std::string effective_public_url() const;

@@ -55,6 +55,41 @@ static std::int64_t now_ms() {
       .count();
 }
 
+// The sending endpoints answer errors as {"success":false,"errors":["…"]} (WIRE-COMPATIBILITY §2.4); the shared
+// pipeline errors (401, 403, 404, 429, …) arrive here in the account API's shape and are restated.
+static Response in_sending_shape(Response response) {
+  json::value body;
+  boost::system::error_code ec;
+  body = json::parse(response.body, ec);
+  if (ec || !body.is_object()) return response;
+  const json::object& object = body.get_object();
+  if (object.contains("success")) return response;  // already in the sending shape
+  json::array errors;
+  switch (response.status) {
+    case 401:
+      errors.emplace_back("Unauthorized");
+      break;
+    case 403:
+      errors.emplace_back("Forbidden");
+      break;
+    default:
+      for (const char* key : {"error", "errors"}) {
+        const json::value* value = object.if_contains(key);
+        if (!value) continue;
+        if (value->is_string()) {
+          errors.emplace_back(value->get_string());
+        } else if (value->is_object()) {
+          for (const auto& field : value->get_object())
+            for (const json::value& message : field.value().as_array())
+              errors.emplace_back(std::string(field.key()) + " " + std::string(message.as_string()));
+        }
+      }
+  }
+  Response restated = json_response(response.status, json::object{{"success", false}, {"errors", std::move(errors)}});
+  restated.headers = std::move(response.headers);
+  return restated;
+}
+
 Response Pipeline::dispatch(const Request& request, const Route*& route) {
   std::shared_ptr<const RouteMatch> match = request.match;
   if (!match) {
@@ -86,6 +121,8 @@ Response Pipeline::authorize_and_run(const Request& request, const Route& route,
         if (rule.scope == Scope::account) {
           // Account-scoped paths name the account; token-scoped aliases mean the token's own account.
           account_id = params.count("account_id") ? parse_id(params.at("account_id")) : principal.account_id;
+          // Resource-scoped rules first need some access in the account; the resource is checked below.
+          if (!rule.resource_param.empty()) return accounts::ResourceRef{accounts::ResourceType::account, account_id};
           return accounts::ResourceRef{rule.resource, account_id};
         }
         if (rule.scope == Scope::organization) {
@@ -105,6 +142,15 @@ Response Pipeline::authorize_and_run(const Request& request, const Route& route,
   }
   if (rule.scope == Scope::account || rule.scope == Scope::organization) {
     if (account_id < 0 || organization_id < 0) return not_found();  // an id that cannot exist
+    if (!rule.resource_param.empty()) {
+      if (authorization->level == 0) return forbidden();
+      const auto it = params.find(rule.resource_param);
+      const std::int64_t resource_id = it == params.end() ? -1 : parse_id(it->second);
+      if (resource_id < 0) return not_found();
+      const auto level = accounts_.level_in_account(authorization->principal, {rule.resource, resource_id}, account_id);
+      if (!level) return not_found();
+      authorization->level = *level;
+    }
     if (authorization->level < rule.min_level || authorization->level == 0) return forbidden();
   }
   Context context{request,    params,          std::move(authorization->principal),
@@ -141,6 +187,7 @@ Response Pipeline::handle(const Request& request) {
     spdlog::error("request_id={} unhandled error: {}", request.request_id, e.what());
     response = internal_error();
   }
+  if (route && route->sending_errors && response.status >= 400) response = in_sending_shape(std::move(response));
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   const std::string_view route_name = route ? std::string_view(route->pattern) : std::string_view("unmatched");
   // Unmatched requests may carry any method token: fold them so clients cannot mint metric series.

@@ -29,15 +29,23 @@ std::int64_t Context::id_param(const std::string& name) const {
   return value;
 }
 
-void Router::add(const std::string& method, const std::string& pattern, AccessRule rule, Handler handler) {
-  Route route{method, pattern, {}, rule, std::move(handler), method != "GET" && method != "HEAD"};
+void Router::add(const std::string& method, const std::string& pattern, AccessRule rule, Handler handler,
+                 RouteOptions options) {
+  Route route{method,
+              pattern,
+              {},
+              rule,
+              std::move(handler),
+              options.blocks || (method != "GET" && method != "HEAD"),
+              options.sending_errors};
   for (std::string_view segment : split_path(pattern)) route.segments.emplace_back(segment);
   routes_.push_back(std::move(route));
 }
 
-void Router::add_account_route(const std::string& method, const std::string& suffix, AccessRule rule, Handler handler) {
-  add(method, "/api/accounts/{account_id}" + suffix, rule, handler);
-  add(method, "/api" + suffix, rule, std::move(handler));
+void Router::add_account_route(const std::string& method, const std::string& suffix, AccessRule rule, Handler handler,
+                               RouteOptions options) {
+  add(method, "/api/accounts/{account_id}" + suffix, rule, handler, options);
+  add(method, "/api" + suffix, rule, std::move(handler), options);
 }
 
 const Route* Router::match(std::string_view method, std::string_view path,

@@ -25,26 +25,38 @@ struct AccessRule {
   // What the level is checked on: the account/organization itself, or an account-wide scope such as billing.
   accounts::ResourceType resource = accounts::ResourceType::account;
   int min_level = accounts::level::indeterminate;
+  // When set, the level is checked on the project or inbox (`resource`) named by this path parameter instead of
+  // on the account: a token granted one sandbox reaches that sandbox's routes and nothing else. A resource that
+  // is not in the path's account is 404.
+  std::string resource_param;
 };
 
 namespace rules {
-inline AccessRule open() { return {Scope::public_route, accounts::ResourceType::account, 0}; }
-inline AccessRule any_token() { return {Scope::authenticated, accounts::ResourceType::account, 0}; }
+inline AccessRule open() { return {Scope::public_route, accounts::ResourceType::account, 0, {}}; }
+inline AccessRule any_token() { return {Scope::authenticated, accounts::ResourceType::account, 0, {}}; }
 inline AccessRule in_account() {
-  return {Scope::account, accounts::ResourceType::account, accounts::level::indeterminate};
+  return {Scope::account, accounts::ResourceType::account, accounts::level::indeterminate, {}};
 }
 inline AccessRule account_viewer() {
-  return {Scope::account, accounts::ResourceType::account, accounts::level::viewer};
+  return {Scope::account, accounts::ResourceType::account, accounts::level::viewer, {}};
 }
-inline AccessRule account_admin() { return {Scope::account, accounts::ResourceType::account, accounts::level::admin}; }
+inline AccessRule account_admin() {
+  return {Scope::account, accounts::ResourceType::account, accounts::level::admin, {}};
+}
 inline AccessRule billing_viewer() {
-  return {Scope::account, accounts::ResourceType::billing, accounts::level::viewer};
+  return {Scope::account, accounts::ResourceType::billing, accounts::level::viewer, {}};
+}
+inline AccessRule project_level(const char* param, int min_level) {
+  return {Scope::account, accounts::ResourceType::project, min_level, param};
+}
+inline AccessRule inbox_level(const char* param, int min_level) {
+  return {Scope::account, accounts::ResourceType::inbox, min_level, param};
 }
 inline AccessRule organization_viewer() {
-  return {Scope::organization, accounts::ResourceType::organization, accounts::level::viewer};
+  return {Scope::organization, accounts::ResourceType::organization, accounts::level::viewer, {}};
 }
 inline AccessRule organization_admin() {
-  return {Scope::organization, accounts::ResourceType::organization, accounts::level::admin};
+  return {Scope::organization, accounts::ResourceType::organization, accounts::level::admin, {}};
 }
 }  // namespace rules
 
@@ -63,6 +75,13 @@ struct Context {
 
 using Handler = std::function<Response(Context&)>;
 
+struct RouteOptions {
+  // A GET that may block (long polling) runs on the worker pool like a write, never on an I/O thread.
+  bool blocks = false;
+  // Errors in the sending API's shape ({"success":false,"errors":["…"]}) instead of the account API's.
+  bool sending_errors = false;
+};
+
 struct Route {
   std::string method;
   std::string pattern;  // also the route's name in logs and metrics
@@ -72,6 +91,7 @@ struct Route {
   // Whether the handler may wait on a write commit. GET/HEAD handlers only read, so with an embedded
   // database they can run on an I/O thread; a GET that writes must be registered with writes = true.
   bool writes = true;
+  bool sending_errors = false;
 };
 
 struct RouteMatch {
@@ -81,9 +101,11 @@ struct RouteMatch {
 
 class Router {
  public:
-  void add(const std::string& method, const std::string& pattern, AccessRule rule, Handler handler);
+  void add(const std::string& method, const std::string& pattern, AccessRule rule, Handler handler,
+           RouteOptions options = {});
   // Registers `/api/accounts/{account_id}<suffix>` (what the SDKs call) and its token-scoped alias `/api<suffix>`.
-  void add_account_route(const std::string& method, const std::string& suffix, AccessRule rule, Handler handler);
+  void add_account_route(const std::string& method, const std::string& suffix, AccessRule rule, Handler handler,
+                         RouteOptions options = {});
 
   // The route for method and path, filling `params`; nullptr when none matches.
   const Route* match(std::string_view method, std::string_view path,

@@ -53,12 +53,61 @@ const std::vector<Migration>& migrations() {
            "metric, period_start))",
            "CREATE TABLE installation (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
        }},
+      {2,
+       "email sandbox",
+       {
+           "ALTER TABLE inboxes ADD COLUMN status TEXT NOT NULL DEFAULT 'active'",
+           // The sandbox's own email address is <email_username>@<inbox domain>; NULL until first enabled.
+           "ALTER TABLE inboxes ADD COLUMN email_username TEXT",
+           "ALTER TABLE inboxes ADD COLUMN email_username_enabled BIGINT NOT NULL DEFAULT 0",
+           // Per-sandbox limits; NULL means the installation default from configuration.
+           "ALTER TABLE inboxes ADD COLUMN max_messages BIGINT",
+           "ALTER TABLE inboxes ADD COLUMN max_message_size BIGINT",
+           "ALTER TABLE inboxes ADD COLUMN sent_messages_count BIGINT NOT NULL DEFAULT 0",
+           "ALTER TABLE inboxes ADD COLUMN forwarded_messages_count BIGINT NOT NULL DEFAULT 0",
+           "ALTER TABLE inboxes ADD COLUMN last_message_sent_at BIGINT",
+           "CREATE UNIQUE INDEX inboxes_by_email_username ON inboxes(email_username)",
+           // One captured message. The raw bytes (zstd) are the truth; the other columns are the summary
+           // parsed once on arrival. JSON columns hold lists (addresses, headers, envelope).
+           "CREATE TABLE sandbox_messages (id {ID}, inbox_id BIGINT NOT NULL REFERENCES inboxes(id) ON DELETE "
+           "CASCADE, account_id BIGINT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE, subject TEXT NOT NULL, "
+           "from_email TEXT NOT NULL, from_name TEXT NOT NULL, to_email TEXT NOT NULL, to_name TEXT NOT NULL, "
+           "recipients_json TEXT NOT NULL, headers_json TEXT NOT NULL, smtp_json TEXT NOT NULL, "
+           "message_id_header TEXT NOT NULL, sent_at BIGINT NOT NULL, created_at BIGINT NOT NULL, "
+           "updated_at BIGINT NOT NULL, is_read BIGINT NOT NULL DEFAULT 0, email_size BIGINT NOT NULL, "
+           "html_body_size BIGINT, text_body_size BIGINT, attachments_count BIGINT NOT NULL DEFAULT 0, "
+           "template_id BIGINT, template_variables TEXT, raw_zstd {BLOB} NOT NULL)",
+           "CREATE INDEX sandbox_messages_by_inbox ON sandbox_messages(inbox_id, id)",
+           "CREATE INDEX sandbox_messages_by_account ON sandbox_messages(account_id, created_at)",
+           "CREATE TABLE sandbox_attachments (id {ID}, message_id BIGINT NOT NULL REFERENCES sandbox_messages(id) "
+           "ON DELETE CASCADE, inbox_id BIGINT NOT NULL, part_index BIGINT NOT NULL, filename TEXT NOT NULL, "
+           "attachment_type TEXT NOT NULL, content_type TEXT NOT NULL, content_id TEXT, transfer_encoding TEXT NOT "
+           "NULL, attachment_size BIGINT NOT NULL, created_at BIGINT NOT NULL)",
+           "CREATE INDEX sandbox_attachments_by_message ON sandbox_attachments(message_id)",
+           // Full-text search over subject, addresses, headers and bodies: FTS5 on SQLite (the rowid is the
+           // message id; SQLite 3.40 has no contentless delete, so the table keeps its text), a tsvector with a
+           // GIN index on PostgreSQL.
+           "[sqlite] CREATE VIRTUAL TABLE sandbox_messages_fts USING fts5(subject, addresses, headers, body, "
+           "tokenize='unicode61 remove_diacritics 2')",
+           "[postgres] CREATE TABLE sandbox_messages_fts (message_id BIGINT PRIMARY KEY REFERENCES "
+           "sandbox_messages(id) ON DELETE CASCADE, document tsvector NOT NULL)",
+           "[postgres] CREATE INDEX sandbox_messages_fts_document ON sandbox_messages_fts USING GIN (document)",
+       }},
   };
   return all;
 }
 
+// Expands one statement for `dialect`; empty when the statement is marked "[sqlite] " or "[postgres] " for the
+// other dialect (full-text search differs between the two).
 std::string expand(const char* statement, Dialect dialect) {
   std::string sql = statement;
+  for (const auto& [marker, only] :
+       {std::pair{"[sqlite] ", Dialect::sqlite}, std::pair{"[postgres] ", Dialect::postgres}}) {
+    if (sql.starts_with(marker)) {
+      if (dialect != only) return {};
+      sql.erase(0, std::string_view(marker).size());
+    }
+  }
   auto replace = [&](const std::string& from, const std::string& to) {
     for (auto pos = sql.find(from); pos != std::string::npos; pos = sql.find(from, pos + to.size()))
       sql.replace(pos, from.size(), to);
@@ -91,7 +140,10 @@ int migrate(Database& db) {
     int applied = 0;
     for (const Migration& m : migrations()) {
       if (m.version <= current) continue;
-      for (const char* statement : m.statements) tx.execute(expand(statement, tx.dialect()));
+      for (const char* statement : m.statements) {
+        const std::string sql = expand(statement, tx.dialect());
+        if (!sql.empty()) tx.execute(sql);
+      }
       tx.execute("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
                  {std::int64_t{m.version}, std::string(m.name), std::int64_t{0}});
       ++applied;

@@ -10,6 +10,7 @@
 #include "http/json.h"
 #include "http/pipeline.h"
 #include "http/router.h"
+#include "sandbox/inboxes.h"
 #include "test_support.h"
 
 using namespace postroom;
@@ -86,7 +87,8 @@ class PipelineTest : public ::testing::Test {
     db = test_support::make_database("sqlite");
     accounts = std::make_unique<accounts::AccountsService>(*db, clock);
     boot = accounts->bootstrap("admin@example.test");
-    services = std::make_unique<api::Services>(api::Services{*accounts, *db, metrics});
+    inboxes = std::make_unique<sandbox::InboxesService>(*db, clock, Config{});
+    services = std::make_unique<api::Services>(api::Services{*accounts, *db, metrics, *inboxes});
     api::add_all_routes(router, *services);
     pipeline = std::make_unique<Pipeline>(router, *db, *accounts, limiter, metrics);
   }
@@ -111,6 +113,7 @@ class PipelineTest : public ::testing::Test {
   Metrics metrics;
   RateLimiter limiter{1000, 10};
   Router router;
+  std::unique_ptr<sandbox::InboxesService> inboxes;
   std::unique_ptr<api::Services> services;
   std::unique_ptr<Pipeline> pipeline;
 };

@@ -3,7 +3,12 @@
 #include "accounts/service.h"
 #include "core/metrics.h"
 #include "http/router.h"
+#include "sandbox/inboxes.h"
 #include "store/database.h"
+
+namespace postroom::sandbox {
+class MessagesService;
+}
 
 namespace postroom::http::api {
 
@@ -11,6 +16,10 @@ struct Services {
   accounts::AccountsService& accounts;
   store::Database& database;
   Metrics& metrics;
+  sandbox::InboxesService& inboxes;
+  // Email Sandbox messages; their routes are registered only when set.
+  sandbox::MessagesService* messages = nullptr;
+  std::int64_t max_wait_seconds = 300;  // longest accepted messages/wait timeout
 };
 
 void add_health_routes(Router& router, Services& services);
@@ -20,6 +29,10 @@ void add_permissions_routes(Router& router, Services& services);
 void add_api_tokens_routes(Router& router, Services& services);
 void add_billing_routes(Router& router, Services& services);
 void add_sub_accounts_routes(Router& router, Services& services);
+void add_sandbox_messages_routes(Router& router, Services& services);
+void add_sandbox_send_routes(Router& router, Services& services);
+void add_projects_routes(Router& router, Services& services);
+void add_inboxes_routes(Router& router, Services& services);
 
 inline void add_all_routes(Router& router, Services& services) {
   add_health_routes(router, services);
@@ -29,6 +42,10 @@ inline void add_all_routes(Router& router, Services& services) {
   add_api_tokens_routes(router, services);
   add_billing_routes(router, services);
   add_sub_accounts_routes(router, services);
+  add_projects_routes(router, services);
+  add_inboxes_routes(router, services);
+  add_sandbox_messages_routes(router, services);
+  add_sandbox_send_routes(router, services);
 }
 
 }  // namespace postroom::http::api

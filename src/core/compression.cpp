@@ -1,0 +1,52 @@
+#include "core/compression.h"
+
+#include <zstd.h>
+
+#include <algorithm>
+#include <memory>
+#include <stdexcept>
+
+namespace postroom {
+namespace {
+
+struct DecompressContextFree {
+  void operator()(ZSTD_DCtx* context) const { ZSTD_freeDCtx(context); }
+};
+
+}  // namespace
+
+std::string zstd_compress(std::string_view data, int level) {
+  std::string out(ZSTD_compressBound(data.size()), '\0');
+  const std::size_t size = ZSTD_compress(out.data(), out.size(), data.data(), data.size(), level);
+  if (ZSTD_isError(size)) throw std::runtime_error(std::string("zstd compression failed: ") + ZSTD_getErrorName(size));
+  out.resize(size);
+  return out;
+}
+
+std::optional<std::string> zstd_decompress(std::string_view compressed, std::size_t max_size) {
+  // Streaming, so a frame header that claims a huge content size cannot trigger a huge allocation: the
+  // output grows only as real data arrives, and stops at max_size.
+  std::unique_ptr<ZSTD_DCtx, DecompressContextFree> context(ZSTD_createDCtx());
+  if (!context) return std::nullopt;
+  ZSTD_inBuffer input{compressed.data(), compressed.size(), 0};
+  std::string out;
+  const std::size_t chunk = ZSTD_DStreamOutSize();
+  std::size_t last_result = 0;
+  while (true) {
+    const std::size_t used = out.size();
+    const std::size_t room = std::min(chunk, max_size - used + 1);  // one byte extra detects overflow
+    out.resize(used + room);
+    ZSTD_outBuffer output{out.data() + used, room, 0};
+    last_result = ZSTD_decompressStream(context.get(), &output, &input);
+    out.resize(used + output.pos);
+    if (ZSTD_isError(last_result)) return std::nullopt;
+    if (out.size() > max_size) return std::nullopt;
+    if (input.pos == input.size && output.pos < room) break;  // all input consumed and output flushed
+    if (output.pos == 0 && input.pos == input.size) break;
+  }
+  // last_result == 0 means the final frame is complete; anything else is a truncated stream.
+  if (last_result != 0) return std::nullopt;
+  return out;
+}
+
+}  // namespace postroom

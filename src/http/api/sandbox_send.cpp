@@ -1,0 +1,101 @@
+// Email Sandbox sending over HTTP: POST /api/send/{inbox_id} and /api/batch/{inbox_id} with the Mailtrap send
+// JSON. Each message is built into MIME and captured exactly as if it had arrived over SMTP.
+#include "core/errors.h"
+#include "http/api/routes.h"
+#include "http/json.h"
+#include "mime/message.h"
+#include "mime/send_request.h"
+#include "sandbox/messages.h"
+
+namespace postroom::http::api {
+namespace {
+
+struct SendOutcome {
+  int status = 200;
+  json::object body;
+};
+
+json::object failure(std::vector<std::string> errors) {
+  json::array list;
+  for (auto& e : errors) list.emplace_back(std::move(e));
+  return {{"success", false}, {"errors", std::move(list)}};
+}
+
+SendOutcome capture_one(sandbox::MessagesService& messages, const Context& context,
+                        const sandbox::CaptureTarget& target, const mime::SendRequestResult& parsed) {
+  if (!parsed.ok()) return {400, failure(parsed.errors)};
+  const mime::OutgoingMessage& message = *parsed.message;
+  if (!message.template_uuid.empty())
+    return {400, failure({"template_uuid: email templates are not available on this server yet"})};
+  switch (messages.admit(target)) {
+    case sandbox::Admission::rate_limited:
+      return {429, failure({"Rate limit exceeded"})};
+    case sandbox::Admission::monthly_limit_reached:
+      return {403, failure({"Monthly messages limit reached"})};
+    case sandbox::Admission::accepted:
+      break;
+  }
+  const std::string raw = mime::build_message(message);
+  if (static_cast<std::int64_t>(raw.size()) > messages.max_message_size(target))
+    return {413,
+            failure({"Message too big: the limit is " + std::to_string(messages.max_message_size(target)) + " bytes"})};
+  sandbox::Envelope envelope;
+  envelope.mail_from = message.from.email;
+  for (const auto* list : {&message.to, &message.cc, &message.bcc})
+    for (const mime::Address& a : *list) envelope.rcpt_to.push_back(a.email);
+  envelope.client_ip = context.request.remote_address;
+  envelope.auth_user = "api token " + std::to_string(context.principal.id);
+  envelope.via = "api";
+  const std::int64_t id = messages.capture(target, raw, envelope);
+  // One id per recipient, in to, cc, bcc order; the sandbox keeps one copy, so they are the same id.
+  json::array ids;
+  for (std::size_t i = 0; i < envelope.rcpt_to.size(); ++i) ids.emplace_back(std::to_string(id));
+  return {200, {{"success", true}, {"message_ids", std::move(ids)}}};
+}
+
+sandbox::CaptureTarget target_of(sandbox::MessagesService& messages, const Context& context) {
+  const auto target = messages.target_for(context.id_param("inbox_id"), context.account_id);
+  if (!target) throw NotFound();
+  return *target;
+}
+
+json::value parse_send_body(const Request& request) {
+  boost::system::error_code ec;
+  json::value body = json::parse(request.body, ec);
+  if (ec) throw BadRequest("the request body is not valid JSON: " + ec.message());
+  return body;
+}
+
+}  // namespace
+
+void add_sandbox_send_routes(Router& router, Services& services) {
+  if (!services.messages) return;
+  sandbox::MessagesService& messages = *services.messages;
+  const auto rule = rules::inbox_level("inbox_id", accounts::level::admin);
+  const RouteOptions options{.blocks = false, .sending_errors = true};
+
+  router.add(
+      "POST", "/api/send/{inbox_id}", rule,
+      [&messages](Context& context) {
+        const sandbox::CaptureTarget target = target_of(messages, context);
+        SendOutcome outcome =
+            capture_one(messages, context, target, mime::parse_send_request(parse_send_body(context.request)));
+        return json_response(outcome.status, outcome.body);
+      },
+      options);
+
+  router.add(
+      "POST", "/api/batch/{inbox_id}", rule,
+      [&messages](Context& context) {
+        const sandbox::CaptureTarget target = target_of(messages, context);
+        const mime::BatchRequestResult batch = mime::parse_batch_request(parse_send_body(context.request));
+        if (!batch.ok()) return json_response(400, failure(batch.errors));
+        json::array responses;
+        for (const mime::SendRequestResult& request : batch.requests)
+          responses.push_back(capture_one(messages, context, target, request).body);
+        return json_response(200, {{"success", true}, {"responses", std::move(responses)}});
+      },
+      options);
+}
+
+}  // namespace postroom::http::api

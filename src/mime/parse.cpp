@@ -1,0 +1,392 @@
+// GMime-backed implementation of parse_message(). GMime is a GObject C API: every object we own is held in
+// a GObjectPtr so early returns cannot leak, and nothing here throws past the public functions.
+#include <gmime/gmime.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cstring>
+#include <exception>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_set>
+
+#include "mime/message.h"
+#include "mime/text.h"
+
+namespace postroom::mime {
+namespace {
+
+struct GObjectUnref {
+  void operator()(void* object) const {
+    if (object) g_object_unref(object);
+  }
+};
+template <typename T>
+using GObjectPtr = std::unique_ptr<T, GObjectUnref>;
+
+struct GFreeDeleter {
+  void operator()(void* memory) const { g_free(memory); }
+};
+using GCharPtr = std::unique_ptr<char, GFreeDeleter>;
+
+void ensure_gmime_initialized() {
+  static std::once_flag once;
+  std::call_once(once, [] { g_mime_init(); });
+}
+
+std::string safe(const char* text) { return text ? std::string(text) : std::string(); }
+
+const char* warning_name(GMimeParserWarning code) {
+  switch (code) {
+    case GMIME_WARN_DUPLICATED_HEADER: return "duplicated header";
+    case GMIME_WARN_DUPLICATED_PARAMETER: return "duplicated header parameter";
+    case GMIME_WARN_UNENCODED_8BIT_HEADER: return "unencoded 8-bit characters in header";
+    case GMIME_WARN_INVALID_CONTENT_TYPE: return "invalid content type";
+    case GMIME_WARN_INVALID_RFC2047_HEADER_VALUE: return "invalid RFC 2047 encoded header value";
+    case GMIME_WARN_MALFORMED_MULTIPART: return "multipart without child parts";
+    case GMIME_WARN_TRUNCATED_MESSAGE: return "truncated message";
+    case GMIME_WARN_MALFORMED_MESSAGE: return "malformed message";
+    case GMIME_CRIT_INVALID_HEADER_NAME: return "invalid header name";
+    case GMIME_CRIT_CONFLICTING_HEADER: return "conflicting header";
+    case GMIME_CRIT_CONFLICTING_PARAMETER: return "conflicting header parameter";
+    case GMIME_CRIT_MULTIPART_WITHOUT_BOUNDARY: return "multipart without boundary";
+    case GMIME_WARN_INVALID_PARAMETER: return "invalid header parameter";
+    case GMIME_WARN_INVALID_ADDRESS_LIST: return "invalid address list";
+    case GMIME_CRIT_NESTING_OVERFLOW: return "MIME nesting too deep";
+    case GMIME_WARN_PART_WITHOUT_CONTENT: return "part without content";
+    case GMIME_CRIT_PART_WITHOUT_HEADERS_OR_CONTENT: return "part without headers or content";
+  }
+  return "parser warning";
+}
+
+struct WarningSink {
+  std::vector<std::string>* problems;
+  std::size_t dropped = 0;
+};
+constexpr std::size_t kMaxProblems = 100;
+
+void on_parser_warning(gint64 offset, GMimeParserWarning code, const gchar* item, gpointer user_data) {
+  auto* sink = static_cast<WarningSink*>(user_data);
+  if (sink->problems->size() >= kMaxProblems) {
+    ++sink->dropped;
+    return;
+  }
+  std::string text = warning_name(code);
+  if (item && *item) {
+    std::string shown(item, strnlen(item, 80));
+    text += ": " + text::printable(shown);
+  }
+  text += " (offset " + std::to_string(offset) + ")";
+  sink->problems->push_back(std::move(text));
+}
+
+// GMimeParserOptions is a plain struct with its own free function, not a GObject.
+struct ParserOptionsFree {
+  void operator()(GMimeParserOptions* options) const {
+    if (options) g_mime_parser_options_free(options);
+  }
+};
+using ParserOptionsPtr = std::unique_ptr<GMimeParserOptions, ParserOptionsFree>;
+
+ParserOptionsPtr make_options(WarningSink* sink) {
+  ParserOptionsPtr options(g_mime_parser_options_new());
+  g_mime_parser_options_set_address_compliance_mode(options.get(), GMIME_RFC_COMPLIANCE_LOOSE);
+  g_mime_parser_options_set_parameter_compliance_mode(options.get(), GMIME_RFC_COMPLIANCE_LOOSE);
+  g_mime_parser_options_set_rfc2047_compliance_mode(options.get(), GMIME_RFC_COMPLIANCE_LOOSE);
+  g_mime_parser_options_set_allow_addresses_without_domain(options.get(), TRUE);
+  // Undeclared 8-bit header text: try UTF-8 first, then the most common legacy charset.
+  static const char* fallback[] = {"utf-8", "windows-1252", nullptr};
+  g_mime_parser_options_set_fallback_charsets(options.get(), fallback);
+  if (sink) g_mime_parser_options_set_warning_callback(options.get(), on_parser_warning, sink);
+  return options;
+}
+
+GObjectPtr<GMimeMessage> construct(std::string_view raw, GMimeParserOptions* options) {
+  GObjectPtr<GMimeStream> stream(g_mime_stream_mem_new_with_buffer(raw.data(), raw.size()));
+  GObjectPtr<GMimeParser> parser(g_mime_parser_new_with_stream(stream.get()));
+  g_mime_parser_set_format(parser.get(), GMIME_FORMAT_MESSAGE);
+  return GObjectPtr<GMimeMessage>(g_mime_parser_construct_message(parser.get(), options));
+}
+
+// GMime gives up when the very first line is not a header. A message indented by whitespace is still
+// readable without the indentation.
+GObjectPtr<GMimeMessage> construct_lenient(std::string_view raw, GMimeParserOptions* options) {
+  GObjectPtr<GMimeMessage> message = construct(raw, options);
+  if (message) return message;
+  const std::size_t start = raw.find_first_not_of(" \t");
+  if (start != 0 && start != std::string_view::npos && raw[start] != '\r' && raw[start] != '\n') {
+    message = construct(raw.substr(start), options);
+  }
+  return message;
+}
+
+void collect_addresses(InternetAddressList* list, std::vector<Address>& out, int depth = 0) {
+  if (!list || depth > 2) return;
+  const int count = internet_address_list_length(list);
+  for (int i = 0; i < count && out.size() < 10000; ++i) {
+    InternetAddress* address = internet_address_list_get_address(list, i);
+    if (INTERNET_ADDRESS_IS_MAILBOX(address)) {
+      auto* mailbox = INTERNET_ADDRESS_MAILBOX(address);
+      out.push_back({text::to_valid_utf8(safe(internet_address_get_name(address))),
+                     text::to_valid_utf8(safe(internet_address_mailbox_get_addr(mailbox)))});
+    } else if (INTERNET_ADDRESS_IS_GROUP(address)) {
+      // Group syntax ("Team: a@x, b@y;"): the members are the recipients; the group name is not an address.
+      collect_addresses(internet_address_group_get_members(INTERNET_ADDRESS_GROUP(address)), out, depth + 1);
+    }
+  }
+}
+
+std::vector<Address> addresses_of(GMimeMessage* message, GMimeAddressType type) {
+  std::vector<Address> out;
+  collect_addresses(g_mime_message_get_addresses(message, type), out);
+  return out;
+}
+
+std::string bytes_of(GByteArray* array) {
+  if (!array || !array->data) return {};
+  return std::string(reinterpret_cast<const char*>(array->data), array->len);
+}
+
+std::string decoded_content(GMimePart* part) {
+  GMimeDataWrapper* wrapper = g_mime_part_get_content(part);
+  if (!wrapper) return {};
+  GObjectPtr<GMimeStream> memory(g_mime_stream_mem_new());
+  g_mime_data_wrapper_write_to_stream(wrapper, memory.get());
+  return bytes_of(g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(memory.get())));
+}
+
+std::string serialized(GMimeObject* object) {
+  GObjectPtr<GMimeStream> memory(g_mime_stream_mem_new());
+  g_mime_object_write_to_stream(object, nullptr, memory.get());
+  return bytes_of(g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(memory.get())));
+}
+
+std::string mime_type_of(GMimeObject* object) {
+  GMimeContentType* type = g_mime_object_get_content_type(object);
+  if (!type) return "application/octet-stream";
+  GCharPtr text(g_mime_content_type_get_mime_type(type));
+  return text ? text::ascii_lower(text.get()) : std::string("application/octet-stream");
+}
+
+std::string transfer_encoding_of(GMimeObject* object) {
+  std::string value = text::ascii_lower(text::trim(safe(g_mime_object_get_header(object, "Content-Transfer-Encoding"))));
+  return value.empty() ? "7bit" : text::printable(value.substr(0, 64));
+}
+
+std::string disposition_of(GMimeObject* object) {
+  GMimeContentDisposition* disposition = g_mime_object_get_content_disposition(object);
+  if (!disposition) return {};
+  return text::ascii_lower(text::trim(safe(g_mime_content_disposition_get_disposition(disposition))));
+}
+
+// Walks the MIME tree in document order and sorts leaf parts into bodies and attachments. The rules are
+// mirrored by tests/mime_expected.py, which computes the same summary with Python's email package.
+class TreeWalker {
+ public:
+  TreeWalker(ParsedMessage& out, const ParseOptions& options, std::optional<std::size_t> wanted_attachment)
+      : out_(out), options_(options), wanted_(wanted_attachment) {}
+
+  void walk(GMimeObject* object, std::size_t depth) {
+    if (!object || stopped_) return;
+    if (depth > options_.max_depth) {
+      note_once(depth_noted_, "MIME nesting deeper than " + std::to_string(options_.max_depth) + " levels ignored");
+      return;
+    }
+    if (++parts_seen_ > options_.max_parts) {
+      note_once(parts_noted_, "more than " + std::to_string(options_.max_parts) + " MIME parts; the rest ignored");
+      stopped_ = true;
+      return;
+    }
+    if (GMIME_IS_MULTIPART(object)) {
+      auto* multipart = GMIME_MULTIPART(object);
+      const int count = g_mime_multipart_get_count(multipart);
+      for (int i = 0; i < count && !stopped_; ++i) walk(g_mime_multipart_get_part(multipart, i), depth + 1);
+      return;
+    }
+    if (GMIME_IS_MESSAGE_PART(object)) {
+      // An attached message (message/rfc822, message/global) is one attachment, not more body parts.
+      add_attachment(object, [object] {
+        GMimeMessage* inner = g_mime_message_part_get_message(GMIME_MESSAGE_PART(object));
+        return inner ? serialized(GMIME_OBJECT(inner)) : std::string();
+      });
+      return;
+    }
+    if (!GMIME_IS_PART(object)) return;
+    auto* part = GMIME_PART(object);
+    const std::string type = mime_type_of(object);
+    const std::string disposition = disposition_of(object);
+    const bool named = g_mime_part_get_filename(part) != nullptr;
+    const bool body_candidate = !named && disposition != "attachment" && (type == "text/plain" || type == "text/html");
+    if (body_candidate) {
+      std::optional<std::string>& slot = type == "text/plain" ? out_.text_body : out_.html_body;
+      if (!slot && !wanted_) slot = text_of(part);
+      if (!slot && wanted_) slot = std::string();  // attachment lookup: only the numbering matters
+      // A later text part that is neither named nor an attachment (e.g. a second inline text in a mixed
+      // message) is body text a client would show inline; it is not listed as an attachment.
+      return;
+    }
+    add_attachment(object, [part] { return decoded_content(part); });
+  }
+
+  std::optional<std::string> found;
+
+ private:
+  template <typename ContentFn>
+  void add_attachment(GMimeObject* object, ContentFn&& content) {
+    const std::size_t index = next_index_++;
+    if (wanted_) {
+      if (index == *wanted_) {
+        found = content();
+        stopped_ = true;
+      }
+      return;
+    }
+    AttachmentInfo info;
+    info.index = index;
+    if (GMIME_IS_PART(object)) {
+      info.filename = text::to_valid_utf8(safe(g_mime_part_get_filename(GMIME_PART(object))));
+      info.content_id = text::to_valid_utf8(safe(g_mime_part_get_content_id(GMIME_PART(object))));
+    } else {
+      info.content_id = text::to_valid_utf8(text::strip_angle_brackets(safe(g_mime_object_get_content_id(object))));
+    }
+    info.content_type = text::to_valid_utf8(mime_type_of(object));
+    // Without a Content-Disposition, a part with a Content-ID is referenced from the HTML (cid:), so inline.
+    const std::string disposition = disposition_of(object);
+    info.disposition =
+        disposition == "inline" || (disposition.empty() && !info.content_id.empty()) ? "inline" : "attachment";
+    info.transfer_encoding = transfer_encoding_of(object);
+    std::string bytes = content();
+    info.size = bytes.size();
+    if (options_.keep_attachment_content) info.content = std::move(bytes);
+    out_.attachments.push_back(std::move(info));
+  }
+
+  std::string text_of(GMimePart* part) {
+    std::string bytes = decoded_content(part);
+    const char* charset = g_mime_object_get_content_type_parameter(GMIME_OBJECT(part), "charset");
+    bool converted = true;
+    std::string result = text::to_utf8(bytes, charset ? std::string_view(charset) : std::string_view(), &converted);
+    if (!converted) {
+      out_.problems.push_back("body charset \"" + text::printable(safe(charset).substr(0, 40)) +
+                              "\" could not be converted; invalid bytes replaced");
+    }
+    return result;
+  }
+
+  void note_once(bool& flag, std::string text) {
+    if (flag) return;
+    flag = true;
+    out_.problems.push_back(std::move(text));
+  }
+
+  ParsedMessage& out_;
+  const ParseOptions& options_;
+  std::optional<std::size_t> wanted_;
+  std::size_t next_index_ = 0;
+  std::size_t parts_seen_ = 0;
+  bool stopped_ = false;
+  bool depth_noted_ = false;
+  bool parts_noted_ = false;
+};
+
+void read_headers(GMimeObject* object, ParsedMessage& out) {
+  GMimeHeaderList* list = g_mime_object_get_header_list(object);
+  if (!list) return;
+  const int count = g_mime_header_list_get_count(list);
+  for (int i = 0; i < count && out.headers.size() < 10000; ++i) {
+    GMimeHeader* header = g_mime_header_list_get_header_at(list, i);
+    if (!header) continue;
+    out.headers.push_back({text::to_valid_utf8(safe(g_mime_header_get_name(header))),
+                           text::to_valid_utf8(text::trim(safe(g_mime_header_get_value(header))))});
+  }
+}
+
+void parse_into(std::string_view raw, const ParseOptions& options, ParsedMessage& out) {
+  ensure_gmime_initialized();
+  WarningSink sink{&out.problems};
+  ParserOptionsPtr parser_options = make_options(&sink);
+  GObjectPtr<GMimeMessage> message = construct_lenient(raw, parser_options.get());
+  if (!message) {
+    // Anything GMime cannot read as a message is kept as a plain-text body so nothing is lost.
+    out.problems.push_back("no header section; the whole message is kept as text");
+    out.text_body = text::to_utf8(raw, {});
+    out.text_body_size = out.text_body->size();
+    return;
+  }
+  auto* object = GMIME_OBJECT(message.get());
+  read_headers(object, out);
+
+  std::vector<Address> from = addresses_of(message.get(), GMIME_ADDRESS_TYPE_FROM);
+  if (!from.empty()) out.from = from.front();
+  out.sender = addresses_of(message.get(), GMIME_ADDRESS_TYPE_SENDER);
+  out.reply_to = addresses_of(message.get(), GMIME_ADDRESS_TYPE_REPLY_TO);
+  out.to = addresses_of(message.get(), GMIME_ADDRESS_TYPE_TO);
+  out.cc = addresses_of(message.get(), GMIME_ADDRESS_TYPE_CC);
+  out.bcc = addresses_of(message.get(), GMIME_ADDRESS_TYPE_BCC);
+  out.subject = text::to_valid_utf8(text::trim(safe(g_mime_message_get_subject(message.get()))));
+  out.message_id = text::to_valid_utf8(safe(g_mime_message_get_message_id(message.get())));
+  out.in_reply_to = text::to_valid_utf8(text::trim(safe(g_mime_object_get_header(object, "In-Reply-To"))));
+  out.x_mailer = text::to_valid_utf8(text::trim(safe(g_mime_object_get_header(object, "X-Mailer"))));
+  if (g_mime_object_get_header(object, "Date")) {
+    if (GDateTime* date = g_mime_message_get_date(message.get())) {
+      out.date = g_date_time_to_unix(date);
+    } else {
+      out.problems.push_back("unparseable Date header");
+    }
+  }
+  if (!out.from) out.problems.push_back("no From address");
+
+  TreeWalker walker(out, options, std::nullopt);
+  walker.walk(g_mime_message_get_mime_part(message.get()), 0);
+  if (out.text_body) out.text_body_size = out.text_body->size();
+  if (out.html_body) out.html_body_size = out.html_body->size();
+  if (sink.dropped) out.problems.push_back(std::to_string(sink.dropped) + " more parser warnings not shown");
+}
+
+}  // namespace
+
+ParsedMessage parse_message(std::string_view raw, const ParseOptions& options) {
+  ParsedMessage out;
+  out.size = raw.size();
+  try {
+    parse_into(raw, options, out);
+  } catch (const std::exception& error) {
+    out.problems.push_back(std::string("parse aborted: ") + error.what());
+  }
+  return out;
+}
+
+std::optional<std::string> attachment_content(std::string_view raw, std::size_t index) {
+  try {
+    ensure_gmime_initialized();
+    ParserOptionsPtr parser_options = make_options(nullptr);
+    GObjectPtr<GMimeMessage> message = construct_lenient(raw, parser_options.get());
+    if (!message) return std::nullopt;
+    ParsedMessage scratch;
+    ParseOptions options;
+    TreeWalker walker(scratch, options, index);
+    walker.walk(g_mime_message_get_mime_part(message.get()), 0);
+    return std::move(walker.found);
+  } catch (const std::exception&) {
+    return std::nullopt;
+  }
+}
+
+std::vector<Address> bcc_from_envelope(const std::vector<std::string>& envelope_recipients,
+                                       const ParsedMessage& parsed) {
+  std::unordered_set<std::string> visible;
+  for (const auto* list : {&parsed.to, &parsed.cc}) {
+    for (const Address& address : *list) visible.insert(text::ascii_lower(address.email));
+  }
+  std::vector<Address> bcc;
+  for (const std::string& recipient : envelope_recipients) {
+    std::string email = text::strip_angle_brackets(text::trim(recipient));
+    std::string key = text::ascii_lower(email);
+    if (key.empty() || !visible.insert(key).second) continue;
+    bcc.push_back({"", std::move(email)});
+  }
+  return bcc;
+}
+
+}  // namespace postroom::mime

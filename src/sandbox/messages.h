@@ -1,0 +1,114 @@
+#pragma once
+// The Email Sandbox's messages: capture (from SMTP and the send API), limits, reading, search and waiting.
+// No HTTP or sockets here; errors are the domain errors of core/errors.h plus the ones below.
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/clock.h"
+#include "core/config.h"
+#include "sandbox/events.h"
+#include "sandbox/model.h"
+#include "store/database.h"
+
+namespace postroom::sandbox {
+
+// A requested body part the message does not have (409 in the API).
+struct PartMissing : std::runtime_error {
+  PartMissing() : std::runtime_error("This message has no such part") {}
+};
+
+// Where a captured message goes, as resolved by SMTP credentials, the sandbox address or the API path.
+struct CaptureTarget {
+  std::int64_t account_id = 0;
+  std::int64_t inbox_id = 0;
+  std::int64_t max_messages = 0;      // 0: the configured default
+  std::int64_t max_message_size = 0;  // 0: the configured default
+};
+
+enum class Admission { accepted, rate_limited, monthly_limit_reached };
+
+enum class BodyKind { html, html_source, text, raw, eml };
+
+struct Body {
+  std::string content_type;
+  std::string content;
+};
+
+struct AttachmentContent {
+  AttachmentSummary attachment;
+  std::string content;
+};
+
+class MessagesService {
+ public:
+  MessagesService(store::Database& db, const Clock& clock, const SandboxSettings& settings, const PlanLimits& plans,
+                  EventHub& events);
+  MessagesService(store::Database&, Clock&&, const SandboxSettings&, const PlanLimits&, EventHub&) = delete;
+
+  std::int64_t max_message_size(const CaptureTarget& target) const;
+  // The capture target for an inbox; with `account_id`, only when the inbox belongs to that account.
+  std::optional<CaptureTarget> target_for(std::int64_t inbox_id, std::optional<std::int64_t> account_id = std::nullopt);
+
+  // Limits checked before a message is accepted: the per-sandbox rate per 10 seconds and the account's monthly
+  // message limit. An accepted admission counts towards the rate.
+  Admission admit(const CaptureTarget& target);
+  bool monthly_limit_reached(std::int64_t account_id);
+
+  // Parses, stores (durably: returns after the commit) and announces one message; evicts the oldest messages
+  // beyond the sandbox's maximum. Returns the new message id. Never rejects a malformed message.
+  std::int64_t capture(const CaptureTarget& target, std::string_view raw, const Envelope& envelope,
+                       const std::optional<TemplateUse>& template_use = std::nullopt);
+
+  // Deletes messages older than the configured maximum age. Returns how many.
+  int expire_old_messages();
+
+  static constexpr int kPageSize = 30;
+  std::vector<MessageSummary> list(std::int64_t account_id, std::int64_t inbox_id, std::string_view search,
+                                   std::optional<std::int64_t> last_id, std::optional<std::int64_t> page);
+  MessageSummary get(std::int64_t account_id, std::int64_t inbox_id, std::int64_t id);
+  MessageSummary set_read(std::int64_t account_id, std::int64_t inbox_id, std::int64_t id, bool is_read);
+  MessageSummary remove(std::int64_t account_id, std::int64_t inbox_id, std::int64_t id);
+  Body body(std::int64_t account_id, std::int64_t inbox_id, std::int64_t id, BodyKind kind);
+  std::string raw(std::int64_t account_id, std::int64_t inbox_id, std::int64_t id);
+  // The message's top-level headers by lower-case, underscore name ("mime_version"), plus "bcc".
+  std::vector<std::pair<std::string, std::string>> mail_headers(std::int64_t account_id, std::int64_t inbox_id,
+                                                                std::int64_t id);
+  std::vector<AttachmentSummary> attachments(std::int64_t account_id, std::int64_t inbox_id, std::int64_t message_id,
+                                             const std::optional<std::string>& attachment_type);
+  AttachmentSummary attachment(std::int64_t account_id, std::int64_t inbox_id, std::int64_t message_id,
+                               std::int64_t id);
+  AttachmentContent attachment_content(std::int64_t account_id, std::int64_t inbox_id, std::int64_t message_id,
+                                       std::int64_t id);
+
+  // The newest message matching `search` that arrived after `after_id` (or already there when after_id is
+  // empty), waiting up to `timeout` for one to arrive. Empty on timeout.
+  std::optional<MessageSummary> wait(std::int64_t account_id, std::int64_t inbox_id, std::string_view search,
+                                     std::optional<std::int64_t> after_id, std::chrono::milliseconds timeout);
+
+  // Publishes an inbox-level change made elsewhere (clean, all read) to live listeners.
+  void announce(const SandboxEvent& event) { events_.publish(event); }
+
+ private:
+  std::int64_t account_created_at(std::int64_t account_id);
+
+  store::Database& db_;
+  const Clock& clock_;
+  const SandboxSettings& settings_;
+  const PlanLimits& plans_;
+  EventHub& events_;
+
+  std::mutex rate_mutex_;
+  std::map<std::int64_t, std::deque<std::chrono::steady_clock::time_point>> arrivals_;  // per inbox, last 10 s
+  std::mutex accounts_mutex_;
+  std::map<std::int64_t, std::int64_t> account_created_at_;  // immutable per account: cached
+};
+
+}  // namespace postroom::sandbox

@@ -1,0 +1,60 @@
+#pragma once
+// Captured sandbox messages and their attachments, with search. Every lookup is keyed by account and inbox, so
+// another tenant's message is simply not found.
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "sandbox/model.h"
+#include "store/database.h"
+
+namespace postroom::store {
+
+// The text the full-text index keeps for one message.
+struct SearchDocument {
+  std::string subject;
+  std::string addresses;
+  std::string headers;
+  std::string body;
+};
+
+class MessagesStore {
+ public:
+  explicit MessagesStore(Tx& tx) : tx_(tx) {}
+
+  std::int64_t insert(const sandbox::MessageSummary& message, const std::string& raw_zstd,
+                      const std::vector<sandbox::AttachmentSummary>& attachments, const SearchDocument& document);
+  // Deletes the oldest messages of the inbox beyond the newest `keep`; returns the ids deleted.
+  std::vector<std::int64_t> evict_beyond(std::int64_t inbox_id, std::int64_t keep);
+  // Deletes messages (of every inbox) created before `cutoff`; returns (inbox id, message id) pairs.
+  std::vector<std::pair<std::int64_t, std::int64_t>> delete_created_before(std::int64_t cutoff, int limit);
+
+  // Newest first. `before_id` is Mailtrap's last_id (messages older than it); `offset` serves page=N.
+  std::vector<sandbox::MessageSummary> list(std::int64_t account_id, std::int64_t inbox_id,
+                                            const sandbox::SearchQuery& query, std::optional<std::int64_t> before_id,
+                                            std::optional<std::int64_t> after_id, int limit, int offset,
+                                            bool oldest_first = false);
+  std::optional<sandbox::MessageSummary> find(std::int64_t account_id, std::int64_t inbox_id, std::int64_t id);
+  std::optional<std::string> raw_zstd(std::int64_t account_id, std::int64_t inbox_id, std::int64_t id);
+  bool set_read(std::int64_t account_id, std::int64_t inbox_id, std::int64_t id, bool is_read, std::int64_t now);
+  bool remove(std::int64_t account_id, std::int64_t inbox_id, std::int64_t id);
+
+  std::vector<sandbox::AttachmentSummary> attachments(std::int64_t account_id, std::int64_t inbox_id,
+                                                      std::int64_t message_id,
+                                                      const std::optional<std::string>& attachment_type);
+  std::optional<sandbox::AttachmentSummary> attachment(std::int64_t account_id, std::int64_t inbox_id,
+                                                       std::int64_t message_id, std::int64_t id);
+
+  // The account and own limits (0 when unset) of an inbox, for capture into it.
+  std::optional<sandbox::InboxLimits> inbox_limits(std::int64_t inbox_id);
+
+  // Counters kept on the inbox row for the inbox object.
+  void count_arrival(std::int64_t inbox_id, std::int64_t now);
+
+ private:
+  void delete_search_rows(const std::vector<std::int64_t>& ids);
+  Tx& tx_;
+};
+
+}  // namespace postroom::store

@@ -3,7 +3,8 @@
 # Idempotent: packages already present are skipped, so re-running costs a few seconds.
 #   scripts/install-deps.sh            build + run dependencies
 #   scripts/install-deps.sh --test     also the test peers (PostgreSQL server, Node SDK, sanitizer runtime)
-#   scripts/install-deps.sh --bench    also the benchmark peers (wrk, nginx)
+#   scripts/install-deps.sh --bench    also the benchmark peers (wrk, nginx, Postfix's smtp-source/smtp-sink,
+#                                      MailDev from bench/package.json)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -23,10 +24,10 @@ packages=(build-essential cmake ninja-build pkg-config ccache
   libgmime-3.0-dev libxml2-dev libzstd-dev
   nodejs npm)
 if [ $want_test = 1 ]; then
-  packages+=(libgtest-dev libgmock-dev postgresql-15 clang-14 libclang-rt-14-dev libfuzzer-14-dev python3 python3-yaml)
+  packages+=(libgtest-dev libgmock-dev postgresql-15 clang-14 libclang-rt-14-dev libfuzzer-14-dev python3 python3-yaml swaks libnet-ssleay-perl libdigest-hmac-perl curl)
 fi
 if [ $want_bench = 1 ]; then
-  packages+=(wrk nginx-light)
+  packages+=(wrk nginx-light postfix)
 fi
 
 missing=()
@@ -43,6 +44,10 @@ if [ ${#missing[@]} -gt 0 ]; then
   sudo_cmd=""
   [ "$(id -u)" = 0 ] || sudo_cmd="sudo"
   $sudo_cmd apt-get update -qq
+  # postfix is there for smtp-source/smtp-sink only: "No configuration" leaves the MTA unconfigured and stopped.
+  if [[ " ${missing[*]} " == *" postfix "* ]]; then
+    echo "postfix postfix/main_mailer_type select No configuration" | $sudo_cmd debconf-set-selections
+  fi
   DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
@@ -50,5 +55,12 @@ if [ $want_test = 1 ]; then
   # The official SDK, pinned, used unmodified by the integration tests.
   if [ ! -f tests/sdk/node_modules/mailtrap/package.json ]; then
     (cd tests/sdk && npm ci --no-audit --no-fund --loglevel=error)
+  fi
+fi
+
+if [ $want_bench = 1 ]; then
+  # The npm peers of the benchmarks (MailDev, …), pinned in bench/package-lock.json.
+  if [ ! -f bench/node_modules/.package-lock.json ] || [ bench/package-lock.json -nt bench/node_modules/.package-lock.json ]; then
+    (cd bench && npm ci --no-audit --no-fund --loglevel=error)
   fi
 fi

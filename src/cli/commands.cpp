@@ -15,6 +15,7 @@
 #include "core/metrics.h"
 #include "core/rate_limiter.h"
 #include "core/tls_certificate.h"
+#include "email_templates/service.h"
 #include "http/api/routes.h"
 #include "http/pipeline.h"
 #include "http/server.h"
@@ -148,6 +149,10 @@ int run_serve(const Config& config) {
   http::api::Services services{accounts, *db, metrics, inboxes};
   services.messages = &messages;
   services.max_wait_seconds = config.sandbox.wait_max_seconds;
+  services.sandbox_events = &sandbox_events;
+  services.public_url = config.effective_public_url();
+  email_templates::TemplatesService email_templates_service(*db, clock);
+  services.templates = &email_templates_service;
   http::api::add_all_routes(router, services);
   RateLimiter rate_limiter(config.rate_limit_requests, config.rate_limit_window_seconds);
   http::Pipeline pipeline(router, *db, accounts, rate_limiter, metrics);

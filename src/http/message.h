@@ -1,6 +1,7 @@
 #pragma once
 // Transport-neutral HTTP request and response. Handlers and middleware use only these, so Boost.Beast
 // stays inside server.cpp and no handler translation unit pays for it.
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -31,11 +32,25 @@ struct Request {
   std::optional<std::string> query_value(std::string_view key) const;
 };
 
+// A response body produced over time (server-sent events). The server writes the head and `body`, then
+// whatever poll() yields as it becomes ready, and closes the connection when the stream ends.
+class ResponseStream {
+ public:
+  virtual ~ResponseStream() = default;
+  // Never blocks: appends what is ready to `out`. Returns false once the stream has ended.
+  virtual bool poll(std::string& out) = 0;
+  // The server passes a function the stream calls, from any thread, whenever new data is ready.
+  virtual void on_ready(std::function<void()> wake) = 0;
+  // Sent when nothing else was for a while, so proxies keep the connection and dead clients are noticed.
+  virtual std::string keepalive() const { return ": keep-alive\n\n"; }
+};
+
 struct Response {
   int status = 200;
   std::string content_type;
   std::string body;
   std::vector<std::pair<std::string, std::string>> headers;
+  std::shared_ptr<ResponseStream> stream;  // set: `body` is only the beginning (see ResponseStream)
 };
 
 std::string percent_decode(std::string_view text, bool plus_is_space);

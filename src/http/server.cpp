@@ -121,6 +121,62 @@ struct Server::Impl {
     co_return !ec;
   }
 
+  // A streamed response (server-sent events): the head without a length, then the stream's data as it becomes
+  // ready, until the stream ends, the client goes away or the server stops. The connection then closes.
+  template <class Stream>
+  awaitable<void> write_stream(Stream& stream, Response response, const std::string& request_id, unsigned version,
+                               std::shared_ptr<SessionControl> control) {
+    bhttp::response<bhttp::empty_body> head{static_cast<bhttp::status>(response.status), version};
+    head.set(bhttp::field::server, "postroom");
+    if (!response.content_type.empty()) head.set(bhttp::field::content_type, response.content_type);
+    head.set(bhttp::field::cache_control, "no-cache");
+    head.set("X-Request-Id", request_id);
+    for (const auto& [name, value] : response.headers) head.insert(name, value);
+    head.keep_alive(false);
+    bhttp::response_serializer<bhttp::empty_body> serializer{head};
+    beast::get_lowest_layer(stream).expires_after(kWriteTimeout);
+    if (auto [ec, n] = co_await bhttp::async_write_header(stream, serializer, as_tuple); ec) co_return;
+
+    // Wake-ups are posted to this connection's single thread, so `pending` needs no lock: either the wake-up
+    // ran before we look at it, or it cancels the wait that follows.
+    auto timer = std::make_shared<asio::steady_timer>(control->executor);
+    auto pending = std::make_shared<bool>(false);
+    auto closed = std::make_shared<bool>(false);
+    response.stream->on_ready([executor = control->executor, weak = std::weak_ptr(timer), pending] {
+      asio::post(executor, [weak, pending] {
+        *pending = true;
+        if (auto t = weak.lock()) t->cancel();
+      });
+    });
+    auto previous_close = control->close_now;
+    control->close_now = [previous_close, timer, closed] {
+      *closed = true;
+      timer->cancel();
+      if (previous_close) previous_close();
+    };
+    control->busy = false;  // shutdown may close a waiting event stream at once
+    std::string out = std::move(response.body);
+    constexpr auto kKeepalive = std::chrono::seconds(15);
+    while (!*closed && !stopping) {
+      const bool alive = response.stream->poll(out);
+      if (!out.empty()) {
+        beast::get_lowest_layer(stream).expires_after(kWriteTimeout);
+        auto [ec, n] = co_await asio::async_write(stream, asio::buffer(out), as_tuple);
+        if (ec) break;
+        out.clear();
+      }
+      if (!alive) break;
+      if (!*pending) {
+        timer->expires_after(kKeepalive);
+        auto [ec] = co_await timer->async_wait(as_tuple);
+        if (!ec && !*pending && !*closed) out = response.stream->keepalive();  // quiet for a while
+      }
+      *pending = false;
+    }
+    response.stream->on_ready(nullptr);
+    control->close_now = previous_close;
+  }
+
   // After an early error reply (413, 400) the client may still be sending. Closing at once would make the kernel
   // reset the connection and the client could lose the reply, so stop sending and drain input for a while.
   template <class Stream>
@@ -212,6 +268,10 @@ struct Server::Impl {
           spdlog::error("request_id={} handler failed: {}", request.request_id, e.what());
           response = error_response(500, "Unexpected error");
         }
+      }
+      if (response.stream) {
+        co_await write_stream(stream, std::move(response), request.request_id, message.version(), control);
+        co_return;
       }
       const bool again = keep_alive && !stopping;
       const bool written = co_await write(stream, std::move(response), again, request.request_id, message.version());

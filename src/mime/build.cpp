@@ -109,8 +109,9 @@ bool is_field_name(std::string_view name) {
 
 bool is_reserved_header(std::string_view name) {
   static constexpr std::array<std::string_view, 11> kReserved = {
-      "from", "to", "cc", "bcc", "subject", "date", "message-id", "mime-version", "x-mt-category",
-      "x-mt-custom-variables", "sender"};
+      "from",  "to",         "cc",           "bcc",           "subject",
+      "date",  "message-id", "mime-version", "x-mt-category", "x-mt-custom-variables",
+      "sender"};
   const std::string lower = text::ascii_lower(name);
   if (lower.rfind("content-", 0) == 0) return true;
   for (std::string_view reserved : kReserved) {
@@ -120,7 +121,8 @@ bool is_reserved_header(std::string_view name) {
 }
 
 bool is_token_char(unsigned char c) {
-  return c > 32 && c < 127 && std::string_view("()<>@,;:\\\"/[]?=").find(static_cast<char>(c)) == std::string_view::npos;
+  return c > 32 && c < 127 &&
+         std::string_view("()<>@,;:\\\"/[]?=").find(static_cast<char>(c)) == std::string_view::npos;
 }
 
 std::string safe_mime_type(std::string_view type, std::string_view fallback) {
@@ -167,8 +169,10 @@ std::string parameter(std::string_view name, std::string_view value) {
   for (std::size_t i = 0; i < encoded.size(); ++index) {
     std::size_t end = std::min(encoded.size(), i + kChunk);
     // Keep %XX triplets whole.
-    if (end < encoded.size() && end >= 1 && encoded[end - 1] == '%') end -= 1;
-    else if (end < encoded.size() && end >= 2 && encoded[end - 2] == '%') end -= 2;
+    if (end < encoded.size() && end >= 1 && encoded[end - 1] == '%')
+      end -= 1;
+    else if (end < encoded.size() && end >= 2 && encoded[end - 2] == '%')
+      end -= 2;
     out += ";\r\n " + std::string(name) + "*" + std::to_string(index) + "*=" + (index == 0 ? "UTF-8''" : "") +
            encoded.substr(i, end - i);
     i = end;
@@ -229,8 +233,10 @@ class Writer {
       if (high * 3 > body.size()) {
         out += "Content-Transfer-Encoding: base64\r\n\r\n" + text::base64_encode_lines(text::to_valid_utf8(body));
       } else {
-        out += "Content-Transfer-Encoding: quoted-printable\r\n\r\n" +
-               text::quoted_printable_encode(text::to_valid_utf8(body));
+        std::string encoded = text::quoted_printable_encode(text::to_valid_utf8(body));
+        // A soft line break at the end keeps the line end that must follow from becoming part of the text.
+        if (!encoded.empty() && encoded.back() != '\n') encoded += "=\r\n";
+        out += "Content-Transfer-Encoding: quoted-printable\r\n\r\n" + encoded;
       }
     }
     return out;
@@ -319,8 +325,8 @@ std::string build_message(const OutgoingMessage& message, const BuildOptions& op
   std::vector<std::string> attached_parts;
   const bool has_html = message.html.has_value();
   for (const OutgoingAttachment& attachment : message.attachments) {
-    const bool related = has_html && !attachment.content_id.empty() &&
-                         text::ascii_lower(text::trim(attachment.disposition)) == "inline";
+    const bool related =
+        has_html && !attachment.content_id.empty() && text::ascii_lower(text::trim(attachment.disposition)) == "inline";
     (related ? inline_parts : attached_parts).push_back(Writer::attachment_part(attachment));
   }
 

@@ -13,7 +13,7 @@
 namespace postroom::mime {
 
 struct OutgoingAttachment {
-  std::string content;      // raw (decoded) bytes
+  std::string content;  // raw (decoded) bytes
   std::string filename;
   std::string type;         // MIME type; application/octet-stream when empty
   std::string disposition;  // "attachment" (default when empty) or "inline"
@@ -43,9 +43,9 @@ struct OutgoingMessage {
 
 struct BuildOptions {
   std::string message_id_domain = "postroom.localhost";
-  std::string message_id;             // without brackets; generated from message_id_domain when empty
-  std::optional<std::int64_t> date;   // unix seconds; now when absent
-  std::string boundary_seed;          // when set, boundaries derive from it (reproducible output for tests)
+  std::string message_id;            // without brackets; generated from message_id_domain when empty
+  std::optional<std::int64_t> date;  // unix seconds; now when absent
+  std::string boundary_seed;         // when set, boundaries derive from it (reproducible output for tests)
 };
 
 std::string build_message(const OutgoingMessage& message, const BuildOptions& options = {});

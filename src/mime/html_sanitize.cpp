@@ -29,8 +29,8 @@ std::string lower_name(const xmlChar* name) {
 
 // Elements whose whole subtree is removed: they run code, load active content or change the page's base.
 bool is_dangerous_element(const std::string& name) {
-  static const char* const kNames[] = {"script", "iframe", "frame", "frameset", "object", "embed", "applet",
-                                       "base", "noscript", "template", "portal", "svg", "math",
+  static const char* const kNames[] = {"script", "iframe", "frame", "frameset", "object", "embed", "applet", "base",
+                                       "noscript", "template", "portal", "svg", "math",
                                        // Raw-text elements to browsers but markup to libxml2: a mismatch an
                                        // attacker could use to smuggle tags past the tree walk.
                                        "noembed", "noframes", "xmp", "plaintext"};
@@ -52,6 +52,19 @@ bool is_script_url(const xmlChar* value) {
          compact.rfind("livescript:", 0) == 0 || compact.rfind("data:text/html", 0) == 0;
 }
 
+// Legacy script hooks inside CSS (IE expression(), Mozilla XBL bindings, script URLs in url()).
+bool is_scripted_style(const xmlChar* value) {
+  if (!value) return false;
+  std::string compact;
+  for (const xmlChar* p = value; *p && compact.size() < 65536; ++p) {
+    if (*p <= 0x20 || *p == 0x7f || *p == '\\') continue;
+    compact += static_cast<char>(*p >= 'A' && *p <= 'Z' ? *p - 'A' + 'a' : *p);
+  }
+  return compact.find("javascript:") != std::string::npos || compact.find("vbscript:") != std::string::npos ||
+         compact.find("expression(") != std::string::npos || compact.find("-moz-binding") != std::string::npos ||
+         compact.find("behavior:") != std::string::npos;
+}
+
 bool is_refresh_meta(xmlNode* node) {
   xmlChar* equiv = xmlGetProp(node, reinterpret_cast<const xmlChar*>("http-equiv"));
   const bool refresh = equiv && text::ascii_lower(reinterpret_cast<const char*>(equiv)) == "refresh";
@@ -67,7 +80,7 @@ void clean_attributes(xmlNode* node) {
     bool drop = name.rfind("on", 0) == 0 || name == "srcdoc" || name == "formaction";
     if (!drop) {
       xmlChar* value = xmlNodeGetContent(reinterpret_cast<xmlNode*>(attribute));
-      drop = is_script_url(value);
+      drop = is_script_url(value) || (name == "style" && is_scripted_style(value));
       xmlFree(value);
     }
     if (drop) xmlRemoveProp(attribute);

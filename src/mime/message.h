@@ -23,13 +23,13 @@ struct Header {
 };
 
 struct AttachmentInfo {
-  std::size_t index = 0;          // position in ParsedMessage::attachments; stable for attachment_content()
-  std::string filename;           // decoded (RFC 2231 / RFC 2047); may be empty
-  std::string content_type;       // lowercase "type/subtype"
-  std::string content_id;         // without the angle brackets; empty when absent
-  std::string disposition;        // "attachment" or "inline"
-  std::string transfer_encoding;  // lowercase, "7bit" when absent
-  std::size_t size = 0;           // decoded size in bytes
+  std::size_t index = 0;               // position in ParsedMessage::attachments; stable for attachment_content()
+  std::string filename;                // decoded (RFC 2231 / RFC 2047); may be empty
+  std::string content_type;            // lowercase "type/subtype"
+  std::string content_id;              // without the angle brackets; empty when absent
+  std::string disposition;             // "attachment" or "inline"
+  std::string transfer_encoding;       // lowercase, "7bit" when absent
+  std::size_t size = 0;                // decoded size in bytes
   std::optional<std::string> content;  // decoded bytes, only with ParseOptions::keep_attachment_content
 };
 
@@ -47,12 +47,12 @@ struct ParsedMessage {
   std::vector<Address> bcc;  // from a Bcc header, when the message carries one
   std::vector<Address> reply_to;
   std::vector<Address> sender;
-  std::string subject;                // decoded, UTF-8
-  std::optional<std::int64_t> date;   // unix seconds, when the Date header parses
-  std::string message_id;             // without angle brackets
-  std::string in_reply_to;            // as decoded from the header
+  std::string subject;               // decoded, UTF-8
+  std::optional<std::int64_t> date;  // unix seconds, when the Date header parses
+  std::string message_id;            // without angle brackets
+  std::string in_reply_to;           // as decoded from the header
   std::string x_mailer;
-  std::size_t size = 0;               // raw size in bytes
+  std::size_t size = 0;                  // raw size in bytes
   std::optional<std::string> text_body;  // first text/plain part that is not an attachment, UTF-8
   std::optional<std::string> html_body;  // first text/html part that is not an attachment, UTF-8
   std::size_t text_body_size = 0;        // bytes of text_body

@@ -39,23 +39,40 @@ std::string safe(const char* text) { return text ? std::string(text) : std::stri
 
 const char* warning_name(GMimeParserWarning code) {
   switch (code) {
-    case GMIME_WARN_DUPLICATED_HEADER: return "duplicated header";
-    case GMIME_WARN_DUPLICATED_PARAMETER: return "duplicated header parameter";
-    case GMIME_WARN_UNENCODED_8BIT_HEADER: return "unencoded 8-bit characters in header";
-    case GMIME_WARN_INVALID_CONTENT_TYPE: return "invalid content type";
-    case GMIME_WARN_INVALID_RFC2047_HEADER_VALUE: return "invalid RFC 2047 encoded header value";
-    case GMIME_WARN_MALFORMED_MULTIPART: return "multipart without child parts";
-    case GMIME_WARN_TRUNCATED_MESSAGE: return "truncated message";
-    case GMIME_WARN_MALFORMED_MESSAGE: return "malformed message";
-    case GMIME_CRIT_INVALID_HEADER_NAME: return "invalid header name";
-    case GMIME_CRIT_CONFLICTING_HEADER: return "conflicting header";
-    case GMIME_CRIT_CONFLICTING_PARAMETER: return "conflicting header parameter";
-    case GMIME_CRIT_MULTIPART_WITHOUT_BOUNDARY: return "multipart without boundary";
-    case GMIME_WARN_INVALID_PARAMETER: return "invalid header parameter";
-    case GMIME_WARN_INVALID_ADDRESS_LIST: return "invalid address list";
-    case GMIME_CRIT_NESTING_OVERFLOW: return "MIME nesting too deep";
-    case GMIME_WARN_PART_WITHOUT_CONTENT: return "part without content";
-    case GMIME_CRIT_PART_WITHOUT_HEADERS_OR_CONTENT: return "part without headers or content";
+    case GMIME_WARN_DUPLICATED_HEADER:
+      return "duplicated header";
+    case GMIME_WARN_DUPLICATED_PARAMETER:
+      return "duplicated header parameter";
+    case GMIME_WARN_UNENCODED_8BIT_HEADER:
+      return "unencoded 8-bit characters in header";
+    case GMIME_WARN_INVALID_CONTENT_TYPE:
+      return "invalid content type";
+    case GMIME_WARN_INVALID_RFC2047_HEADER_VALUE:
+      return "invalid RFC 2047 encoded header value";
+    case GMIME_WARN_MALFORMED_MULTIPART:
+      return "multipart without child parts";
+    case GMIME_WARN_TRUNCATED_MESSAGE:
+      return "truncated message";
+    case GMIME_WARN_MALFORMED_MESSAGE:
+      return "malformed message";
+    case GMIME_CRIT_INVALID_HEADER_NAME:
+      return "invalid header name";
+    case GMIME_CRIT_CONFLICTING_HEADER:
+      return "conflicting header";
+    case GMIME_CRIT_CONFLICTING_PARAMETER:
+      return "conflicting header parameter";
+    case GMIME_CRIT_MULTIPART_WITHOUT_BOUNDARY:
+      return "multipart without boundary";
+    case GMIME_WARN_INVALID_PARAMETER:
+      return "invalid header parameter";
+    case GMIME_WARN_INVALID_ADDRESS_LIST:
+      return "invalid address list";
+    case GMIME_CRIT_NESTING_OVERFLOW:
+      return "MIME nesting too deep";
+    case GMIME_WARN_PART_WITHOUT_CONTENT:
+      return "part without content";
+    case GMIME_CRIT_PART_WITHOUT_HEADERS_OR_CONTENT:
+      return "part without headers or content";
   }
   return "parser warning";
 }
@@ -151,6 +168,16 @@ std::string bytes_of(GByteArray* array) {
 std::string decoded_content(GMimePart* part) {
   GMimeDataWrapper* wrapper = g_mime_part_get_content(part);
   if (!wrapper) return {};
+  if (g_mime_data_wrapper_get_encoding(wrapper) == GMIME_CONTENT_ENCODING_BASE64) {
+    // GMime drops a trailing incomplete base64 quantum; mail clients (and Python) decode it, so do we.
+    if (GMimeStream* encoded = g_mime_data_wrapper_get_stream(wrapper)) {
+      GObjectPtr<GMimeStream> memory(g_mime_stream_mem_new());
+      g_mime_stream_reset(encoded);
+      g_mime_stream_write_to_stream(encoded, memory.get());
+      g_mime_stream_reset(encoded);
+      return text::base64_decode_lenient(bytes_of(g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(memory.get()))));
+    }
+  }
   GObjectPtr<GMimeStream> memory(g_mime_stream_mem_new());
   g_mime_data_wrapper_write_to_stream(wrapper, memory.get());
   return bytes_of(g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(memory.get())));
@@ -170,7 +197,8 @@ std::string mime_type_of(GMimeObject* object) {
 }
 
 std::string transfer_encoding_of(GMimeObject* object) {
-  std::string value = text::ascii_lower(text::trim(safe(g_mime_object_get_header(object, "Content-Transfer-Encoding"))));
+  std::string value =
+      text::ascii_lower(text::trim(safe(g_mime_object_get_header(object, "Content-Transfer-Encoding"))));
   return value.empty() ? "7bit" : text::printable(value.substr(0, 64));
 }
 

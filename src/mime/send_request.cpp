@@ -336,7 +336,8 @@ bool is_valid_email(std::string_view email) {
   const std::string_view domain = email.substr(at + 1);
   if (local.size() > 64) return false;
   for (unsigned char c : local) {
-    if (c <= 32 || c == 127 || std::string_view("<>()[]\\,;:@\"").find(static_cast<char>(c)) != std::string_view::npos) {
+    if (c <= 32 || c == 127 ||
+        std::string_view("<>()[]\\,;:@\"").find(static_cast<char>(c)) != std::string_view::npos) {
       return false;
     }
   }
@@ -372,8 +373,7 @@ BatchRequestResult parse_batch_request(const json::value& body) {
   } else if (!requests->is_array()) {
     result.errors.push_back("'requests' must be an array");
   } else if (requests->get_array().size() > kMaxBatchRequests) {
-    result.errors.push_back("'requests' must not contain more than " + std::to_string(kMaxBatchRequests) +
-                            " items");
+    result.errors.push_back("'requests' must not contain more than " + std::to_string(kMaxBatchRequests) + " items");
   }
   const json::value* base = field(*object, "base");
   json::object base_fields;

@@ -31,7 +31,8 @@ std::optional<std::string> convert(std::string_view bytes, const char* charset) 
 }
 
 bool is_atext(unsigned char c) {
-  return std::isalnum(c) || std::string_view("!#$%&'*+-/=?^_`{|}~").find(static_cast<char>(c)) != std::string_view::npos;
+  return std::isalnum(c) ||
+         std::string_view("!#$%&'*+-/=?^_`{|}~").find(static_cast<char>(c)) != std::string_view::npos;
 }
 
 }  // namespace
@@ -144,13 +145,47 @@ std::string base64_encode_lines(std::string_view bytes) {
   return out;
 }
 
-bool base64_decode(std::string_view text, std::string& out) {
+const std::array<int, 256>& base64_table() {
   static const std::array<int, 256> table = [] {
     std::array<int, 256> t{};
     t.fill(-1);
     for (int i = 0; i < 64; ++i) t[static_cast<unsigned char>(kBase64Alphabet[i])] = i;
     return t;
   }();
+  return table;
+}
+
+std::string base64_decode_lenient(std::string_view text) {
+  const auto& table = base64_table();
+  std::string out;
+  out.reserve(text.size() / 4 * 3 + 3);
+  unsigned buffer = 0;
+  int bits = 0;
+  int quantum_position = 0;
+  int pads = 0;
+  for (unsigned char c : text) {
+    if (c == '=') {
+      // Padding that completes a quantum ends the data; anything after it (a mangled boundary, an epilogue)
+      // is not content. Stray '=' elsewhere is ignored.
+      if (quantum_position >= 2 && quantum_position + ++pads >= 4) break;
+      continue;
+    }
+    const int value = table[c];
+    if (value < 0) continue;
+    quantum_position = (quantum_position + 1) % 4;
+    pads = 0;
+    buffer = ((buffer << 6) | static_cast<unsigned>(value)) & 0xffffff;
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out += static_cast<char>((buffer >> bits) & 0xff);
+    }
+  }
+  return out;
+}
+
+bool base64_decode(std::string_view text, std::string& out) {
+  const auto& table = base64_table();
   out.clear();
   out.reserve(text.size() / 4 * 3);
   unsigned buffer = 0;

@@ -25,6 +25,9 @@ std::string base64_encode(std::string_view bytes);
 // Strict decoding for API input: padding required when the length is not a multiple of 4, whitespace
 // (CR, LF, space, tab) ignored. Returns false on any other character or misplaced padding.
 bool base64_decode(std::string_view text, std::string& out);
+// Lenient decoding for received mail: characters outside the alphabet are skipped, padding ends a quantum,
+// and a trailing incomplete quantum still yields its whole bytes.
+std::string base64_decode_lenient(std::string_view text);
 // Quoted-printable (RFC 2045) of text whose line ends are LF or CRLF; output lines end in CRLF, ≤ 76 chars.
 std::string quoted_printable_encode(std::string_view text);
 

@@ -24,11 +24,11 @@ constexpr std::size_t kMaxEmailAliasLength = 57;  // alias + '-' + hash fits the
 
 // How clients reach this installation's sandboxes, as shown in every inbox object.
 struct SandboxEndpoints {
-  std::string smtp_host;                // --sandbox-smtp-host, else the first --sandbox-smtp host
+  std::string smtp_host;                 // --sandbox-smtp-host, else the first --sandbox-smtp host
   std::vector<std::int64_t> smtp_ports;  // every --sandbox-smtp and --sandbox-smtps port
-  std::string api_domain;               // host of the public URL
-  std::string email_domain;             // domain of each sandbox's own address
-  std::string public_url;               // base of project share links
+  std::string api_domain;                // host of the public URL
+  std::string email_domain;              // domain of each sandbox's own address
+  std::string public_url;                // base of project share links
 
   static SandboxEndpoints from_config(const Config& config);
 };

@@ -96,7 +96,11 @@ bool MessagesService::monthly_limit_reached(std::int64_t account_id) {
   return used >= plans_.testing_message_limit;
 }
 
-Admission MessagesService::admit(const CaptureTarget& target) {
+Admission MessagesService::admit(const CaptureTarget& target) { return admission(target, true); }
+
+Admission MessagesService::peek(const CaptureTarget& target) { return admission(target, false); }
+
+Admission MessagesService::admission(const CaptureTarget& target, bool count) {
   if (monthly_limit_reached(target.account_id)) return Admission::monthly_limit_reached;
   if (settings_.rate_per_10_seconds <= 0) return Admission::accepted;
   const auto now = std::chrono::steady_clock::now();
@@ -104,7 +108,7 @@ Admission MessagesService::admit(const CaptureTarget& target) {
   auto& arrivals = arrivals_[target.inbox_id];
   while (!arrivals.empty() && now - arrivals.front() >= std::chrono::seconds(10)) arrivals.pop_front();
   if (static_cast<std::int64_t>(arrivals.size()) >= settings_.rate_per_10_seconds) return Admission::rate_limited;
-  arrivals.push_back(now);
+  if (count) arrivals.push_back(now);
   return Admission::accepted;
 }
 
@@ -210,8 +214,8 @@ int MessagesService::expire_old_messages() {
   while (true) {
     const auto deleted =
         db_.write([&](store::Tx& tx) { return store::MessagesStore(tx).delete_created_before(cutoff, 500); });
-    for (const auto& [inbox_id, message_id] : deleted)
-      events_.publish({SandboxEvent::Type::message_deleted, 0, inbox_id, message_id});
+    for (const auto& gone : deleted)
+      events_.publish({SandboxEvent::Type::message_deleted, gone.account_id, gone.inbox_id, gone.message_id});
     total += static_cast<int>(deleted.size());
     if (deleted.size() < 500) return total;
   }

@@ -60,6 +60,9 @@ class MessagesService {
   // Limits checked before a message is accepted: the per-sandbox rate per 10 seconds and the account's monthly
   // message limit. An accepted admission counts towards the rate.
   Admission admit(const CaptureTarget& target);
+  // The same check without counting: SMTP asks at MAIL and admits at the end of DATA, so a transaction that is
+  // abandoned (RSET, every recipient refused, message too big) uses none of the rate.
+  Admission peek(const CaptureTarget& target);
   bool monthly_limit_reached(std::int64_t account_id);
 
   // Parses, stores (durably: returns after the commit) and announces one message; evicts the oldest messages
@@ -98,6 +101,7 @@ class MessagesService {
 
  private:
   std::int64_t account_created_at(std::int64_t account_id);
+  Admission admission(const CaptureTarget& target, bool count);
 
   store::Database& db_;
   const Clock& clock_;

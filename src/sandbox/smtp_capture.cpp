@@ -11,10 +11,9 @@
 namespace postroom::sandbox {
 namespace {
 
-// Per-transaction state: the sandboxes the message goes to, and whether their limits were already checked.
+// Per-transaction state: the sandboxes the message goes to. Their limits are counted at the end of DATA.
 struct Targets {
   std::vector<CaptureTarget> targets;
-  bool admitted = false;  // limits were checked at MAIL (authenticated sessions)
 };
 
 std::string lower(std::string_view text) {
@@ -70,6 +69,18 @@ void add_target(Targets& state, const CaptureTarget& target) {
 Targets& targets_of(smtp::Transaction& transaction) {
   if (!transaction.data) transaction.data = std::make_shared<Targets>();
   return *std::static_pointer_cast<Targets>(transaction.data);
+}
+
+std::optional<smtp::Reply> refusal(Admission admission) {
+  switch (admission) {
+    case Admission::rate_limited:
+      return smtp::Reply::make(550, "5.7.0", "Requested action not taken: too many emails per second");
+    case Admission::monthly_limit_reached:
+      return smtp::Reply::make(535, "5.7.0", "Monthly messages limit reached");
+    case Admission::accepted:
+      break;
+  }
+  return std::nullopt;
 }
 
 }  // namespace
@@ -128,15 +139,8 @@ smtp::Reply SmtpCapture::mail_from(smtp::Transaction& transaction) {
   Targets& state = targets_of(transaction);
   if (!transaction.identity) return smtp::Reply::ok();  // RCPT decides (sandbox addresses, default sandbox)
   const auto target = std::static_pointer_cast<CaptureTarget>(transaction.identity->data);
-  switch (messages_.admit(*target)) {
-    case Admission::rate_limited:
-      return smtp::Reply::make(550, "5.7.0", "Requested action not taken: too many emails per second");
-    case Admission::monthly_limit_reached:
-      return smtp::Reply::make(535, "5.7.0", "Monthly messages limit reached");
-    case Admission::accepted:
-      break;
-  }
-  state.admitted = true;
+  // Refuse early, but count the message only when it is delivered (an abandoned transaction uses no rate).
+  if (auto refused = refusal(messages_.peek(*target))) return *refused;
   add_target(state, *target);
   transaction.max_message_size = static_cast<std::size_t>(messages_.max_message_size(*target));
   return smtp::Reply::ok();
@@ -177,18 +181,13 @@ smtp::Reply SmtpCapture::deliver(const smtp::Transaction& transaction, std::stri
   envelope.tls = transaction.tls;
   envelope.auth_user = transaction.identity ? transaction.identity->username : "";
   envelope.via = "smtp";
+  // Every sandbox must take the message before any keeps a copy: a refused message is stored nowhere (the
+  // client retries it, and a partial capture would then be a duplicate).
+  for (const CaptureTarget& target : state.targets)
+    if (auto refused = refusal(messages_.peek(target))) return *refused;
   std::string ids;
   for (const CaptureTarget& target : state.targets) {
-    if (!state.admitted) {
-      switch (messages_.admit(target)) {
-        case Admission::rate_limited:
-          return smtp::Reply::make(550, "5.7.0", "Requested action not taken: too many emails per second");
-        case Admission::monthly_limit_reached:
-          return smtp::Reply::make(535, "5.7.0", "Monthly messages limit reached");
-        case Admission::accepted:
-          break;
-      }
-    }
+    if (auto refused = refusal(messages_.admit(target))) return *refused;
     try {
       const std::int64_t id = messages_.capture(target, message, envelope);
       ids += (ids.empty() ? "" : " ") + std::to_string(id);

@@ -63,8 +63,8 @@ std::string_view mechanism_name(AuthMechanism mechanism);
 
 struct AuthAttempt {
   AuthMechanism mechanism = AuthMechanism::plain;
-  std::string username;  // authentication identity
-  std::string password;  // PLAIN and LOGIN; empty for CRAM-MD5
+  std::string username;          // authentication identity
+  std::string password;          // PLAIN and LOGIN; empty for CRAM-MD5
   std::string authorization_id;  // PLAIN's optional authzid; empty when the client sent none
   // CRAM-MD5 only: the challenge the server sent and the client's lowercase hex HMAC-MD5 digest. The backend
   // looks up the user's plaintext secret and calls verify_cram_md5().

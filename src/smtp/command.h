@@ -30,8 +30,8 @@ enum class PathError { none, syntax, address, parameter };
 
 struct PathArgument {
   PathError error = PathError::none;
-  Address address;         // empty for the null reverse path "<>"
-  bool null_path = false;  // "<>" (only valid for MAIL)
+  Address address;          // empty for the null reverse path "<>"
+  bool null_path = false;   // "<>" (only valid for MAIL)
   bool postmaster = false;  // "<postmaster>" without a domain (only valid for RCPT)
   bool non_ascii = false;   // the address needs SMTPUTF8
   std::vector<Parameter> params;

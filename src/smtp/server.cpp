@@ -31,12 +31,14 @@ constexpr auto as_tuple = asio::as_tuple(asio::use_awaitable);
 namespace {
 
 constexpr std::size_t kReadBuffer = 16 * 1024;
-constexpr auto kCloseTimeout = std::chrono::seconds(5);
+constexpr auto kCloseTimeout = std::chrono::seconds(2);  // waiting for the client's TLS close_notify
 
 // One connection's transport and timers. Shared by the session coroutine and its watchdog; touched only on
 // the connection's io_context thread, except `session` while a backend call runs (the coroutine waits then).
 struct Connection {
-  Connection(tcp::socket s, const Listener& l) : socket(std::move(s)), listener(l), deadline(socket.get_executor()) {}
+  Connection(tcp::socket s, const Listener& l) : socket(std::move(s)), listener(l), deadline(socket.get_executor()) {
+    disarm();
+  }
 
   tcp::socket socket;  // moved into `tls` when the connection is encrypted
   std::unique_ptr<ssl::stream<tcp::socket>> tls;
@@ -100,7 +102,8 @@ bool peer_gone(const error_code& ec) {
 
 void add_listeners(ServerOptions& options, const std::string& addresses, ListenerMode mode, SmtpBackend& backend,
                    const std::string& name) {
-  for (const auto& address : parse_host_port_list(addresses)) options.listeners.push_back({address, mode, &backend, name});
+  for (const auto& address : parse_host_port_list(addresses))
+    options.listeners.push_back({address, mode, &backend, name});
 }
 
 struct Server::Impl {
@@ -128,8 +131,7 @@ struct Server::Impl {
 
   explicit Impl(ServerOptions o)
       : options(std::move(o)), workers(static_cast<std::size_t>(std::max(1, options.worker_threads))) {
-    for (int i = 0; i < std::max(1, options.io_threads); ++i)
-      contexts.push_back(std::make_unique<asio::io_context>(1));
+    for (int i = 0; i < std::max(1, options.io_threads); ++i) contexts.push_back(std::make_unique<asio::io_context>(1));
   }
 
   ~Impl() {
@@ -330,10 +332,10 @@ struct Server::Impl {
           socket.close(ignored);  // no TLS yet: a clear-text reply would be noise to the client
         } else {
           auto executor = socket.get_executor();
-          asio::co_spawn(executor,
-                         refuse(std::move(socket), "421 4.7.0 " + options.limits.hostname +
-                                                       " Error: too many connections\r\n"),
-                         asio::detached);
+          asio::co_spawn(
+              executor,
+              refuse(std::move(socket), "421 4.7.0 " + options.limits.hostname + " Error: too many connections\r\n"),
+              asio::detached);
         }
         continue;
       }
@@ -461,23 +463,29 @@ std::string Server::render_metrics() const {
     out += '\n';
   };
   std::string out;
-  out += "# HELP postroom_smtp_sessions_total SMTP connections accepted.\n# TYPE postroom_smtp_sessions_total counter\n";
+  out +=
+      "# HELP postroom_smtp_sessions_total SMTP connections accepted.\n# TYPE postroom_smtp_sessions_total counter\n";
   line(out, "postroom_smtp_sessions_total", "", s.sessions.load());
-  out += "# HELP postroom_smtp_sessions_refused_total SMTP connections refused by connection limits.\n"
-         "# TYPE postroom_smtp_sessions_refused_total counter\n";
+  out +=
+      "# HELP postroom_smtp_sessions_refused_total SMTP connections refused by connection limits.\n"
+      "# TYPE postroom_smtp_sessions_refused_total counter\n";
   line(out, "postroom_smtp_sessions_refused_total", "", s.sessions_refused.load());
   out += "# HELP postroom_smtp_sessions_active Open SMTP connections.\n# TYPE postroom_smtp_sessions_active gauge\n";
   line(out, "postroom_smtp_sessions_active", "", active_sessions());
   out += "# HELP postroom_smtp_messages_total Messages by outcome.\n# TYPE postroom_smtp_messages_total counter\n";
   line(out, "postroom_smtp_messages_total", "{result=\"accepted\"}", s.messages_accepted.load());
   line(out, "postroom_smtp_messages_total", "{result=\"rejected\"}", s.messages_rejected.load());
-  out += "# HELP postroom_smtp_message_bytes_total Bytes of accepted messages.\n"
-         "# TYPE postroom_smtp_message_bytes_total counter\n";
+  out +=
+      "# HELP postroom_smtp_message_bytes_total Bytes of accepted messages.\n"
+      "# TYPE postroom_smtp_message_bytes_total counter\n";
   line(out, "postroom_smtp_message_bytes_total", "", s.message_bytes.load());
-  out += "# HELP postroom_smtp_auth_total Authentication attempts by outcome.\n# TYPE postroom_smtp_auth_total counter\n";
+  out +=
+      "# HELP postroom_smtp_auth_total Authentication attempts by outcome.\n# TYPE postroom_smtp_auth_total counter\n";
   line(out, "postroom_smtp_auth_total", "{result=\"success\"}", s.auth_succeeded.load());
   line(out, "postroom_smtp_auth_total", "{result=\"failure\"}", s.auth_failed.load());
-  out += "# HELP postroom_smtp_starttls_total Successful STARTTLS upgrades.\n# TYPE postroom_smtp_starttls_total counter\n";
+  out +=
+      "# HELP postroom_smtp_starttls_total Successful STARTTLS upgrades.\n# TYPE postroom_smtp_starttls_total "
+      "counter\n";
   line(out, "postroom_smtp_starttls_total", "", s.tls_started.load());
   out += "# HELP postroom_smtp_replies_total Replies by class.\n# TYPE postroom_smtp_replies_total counter\n";
   for (std::size_t i = 2; i < s.replies.size(); ++i) {

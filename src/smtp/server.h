@@ -40,7 +40,7 @@ struct TlsOptions {
 
 struct ServerOptions {
   std::vector<Listener> listeners;
-  TlsOptions tls;  // needed when a listener is starttls or implicit_tls
+  TlsOptions tls;        // needed when a listener is starttls or implicit_tls
   SessionLimits limits;  // hostname, line lengths, recipients, size, errors (see session.h)
   int io_threads = 1;
   int worker_threads = 8;  // backend calls; deliveries in parallel let the storage group commits

@@ -181,11 +181,12 @@ struct Session::State {
   // A protocol error: reply, then disconnect once the client has made too many.
   void error(int code, std::string_view enhanced, std::string_view text) {
     reply(code, enhanced, text);
-    if (++errors >= limits.max_errors) close_with(421, "4.7.0", "Error: too many errors");
+    if (++errors >= limits.max_errors && limits.max_errors > 0) close_with(421, "4.7.0", "Error: too many errors");
   }
 
   void junk_command() {
-    if (++junk > limits.max_junk_commands) close_with(421, "4.7.0", "Error: too many commands");
+    if (++junk > limits.max_junk_commands && limits.max_junk_commands > 0)
+      close_with(421, "4.7.0", "Error: too many commands");
   }
 
   // ---- transaction
@@ -212,9 +213,7 @@ struct Session::State {
   }
 
   bool auth_offered() const { return policy.auth_enabled && (tls || !policy.auth_requires_tls); }
-  bool starttls_offered() const {
-    return tls_available && !tls && connection.mode == ListenerMode::starttls;
-  }
+  bool starttls_offered() const { return tls_available && !tls && connection.mode == ListenerMode::starttls; }
 
   // ---- input
 
@@ -329,7 +328,8 @@ struct Session::State {
 
   void hello(const Command& command) {
     const bool extended = command.verb == Verb::ehlo;
-    if (command.argument.empty()) return error(501, "5.5.4", extended ? "Syntax: EHLO hostname" : "Syntax: HELO hostname");
+    if (command.argument.empty())
+      return error(501, "5.5.4", extended ? "Syntax: EHLO hostname" : "Syntax: HELO hostname");
     reset_transaction();
     greeted = true;
     esmtp = extended;
@@ -456,7 +456,8 @@ struct Session::State {
 
   void auth(std::string_view argument) {
     if (!auth_offered()) {
-      if (policy.auth_enabled) return error(538, "5.7.11", "Encryption required for requested authentication mechanism");
+      if (policy.auth_enabled)
+        return error(538, "5.7.11", "Encryption required for requested authentication mechanism");
       return error(502, "5.5.1", "Error: command not implemented");
     }
     if (!esmtp) return error(503, "5.5.1", "Error: send EHLO first");

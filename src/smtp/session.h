@@ -25,13 +25,13 @@ namespace postroom::smtp {
 struct SessionLimits {
   std::string hostname = "localhost";  // greeting, EHLO and 421 replies
   std::string banner = "ESMTP Postroom";
-  std::size_t max_command_line = 512;  // octets with CRLF (RFC 5321 4.5.3.1.4)
-  std::size_t max_auth_line = 12288;   // AUTH and its responses (RFC 4954 4)
-  std::size_t max_text_line = 1000;    // DATA lines with CRLF (RFC 5321 4.5.3.1.6); 0: unlimited
+  std::size_t max_command_line = 512;               // octets with CRLF (RFC 5321 4.5.3.1.4)
+  std::size_t max_auth_line = 12288;                // AUTH and its responses (RFC 4954 4)
+  std::size_t max_text_line = 1000;                 // DATA lines with CRLF (RFC 5321 4.5.3.1.6); 0: unlimited
   std::size_t max_message_size = 25 * 1024 * 1024;  // advertised in SIZE; backends may lower it
   std::size_t max_recipients = 100;
-  int max_errors = 10;          // bad commands, then 421 and close
-  int max_junk_commands = 100;  // NOOP, RSET, VRFY, EXPN, HELP
+  int max_errors = 10;          // bad commands, then 421 and close; 0: unlimited
+  int max_junk_commands = 100;  // NOOP, RSET, VRFY, EXPN, HELP; 0: unlimited
   int max_messages = 0;         // per session; 0: unlimited
 };
 

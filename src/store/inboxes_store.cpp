@@ -72,8 +72,8 @@ std::vector<sandbox::Project> ProjectsStore::list(std::int64_t account_id) {
 }
 
 std::optional<sandbox::Project> ProjectsStore::find(std::int64_t account_id, std::int64_t id) {
-  const auto row = tx_.query_one("SELECT id, account_id, name, created_at FROM projects WHERE account_id = ? AND id = ?",
-                                 {account_id, id});
+  const auto row = tx_.query_one(
+      "SELECT id, account_id, name, created_at FROM projects WHERE account_id = ? AND id = ?", {account_id, id});
   if (!row) return std::nullopt;
   return project_from(*row);
 }
@@ -136,7 +136,8 @@ bool InboxesStore::smtp_username_taken(const std::string& smtp_username) {
 }
 
 void InboxesStore::set_email_username(std::int64_t account_id, std::int64_t id, const std::string& email_username) {
-  tx_.execute("UPDATE inboxes SET email_username = ? WHERE account_id = ? AND id = ?", {email_username, account_id, id});
+  tx_.execute("UPDATE inboxes SET email_username = ? WHERE account_id = ? AND id = ?",
+              {email_username, account_id, id});
 }
 
 void InboxesStore::set_email_username_enabled(std::int64_t account_id, std::int64_t id, bool enabled) {

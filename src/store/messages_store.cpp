@@ -217,14 +217,14 @@ std::vector<std::int64_t> MessagesStore::evict_beyond(std::int64_t inbox_id, std
   return ids;
 }
 
-std::vector<std::pair<std::int64_t, std::int64_t>> MessagesStore::delete_created_before(std::int64_t cutoff,
-                                                                                        int limit) {
-  std::vector<std::pair<std::int64_t, std::int64_t>> deleted;
+std::vector<MessagesStore::Deleted> MessagesStore::delete_created_before(std::int64_t cutoff, int limit) {
+  std::vector<Deleted> deleted;
   std::vector<std::int64_t> ids;
-  for (const Row& row : tx_.query("SELECT inbox_id, id FROM sandbox_messages WHERE created_at < ? ORDER BY id LIMIT ?",
-                                  {cutoff, std::int64_t{limit}})) {
-    deleted.emplace_back(row.integer(0), row.integer(1));
-    ids.push_back(row.integer(1));
+  for (const Row& row :
+       tx_.query("SELECT account_id, inbox_id, id FROM sandbox_messages WHERE created_at < ? ORDER BY id LIMIT ?",
+                 {cutoff, std::int64_t{limit}})) {
+    deleted.push_back({row.integer(0), row.integer(1), row.integer(2)});
+    ids.push_back(row.integer(2));
   }
   delete_search_rows(ids);
   for (std::int64_t id : ids) tx_.execute("DELETE FROM sandbox_messages WHERE id = ?", {id});

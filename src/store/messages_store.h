@@ -27,8 +27,11 @@ class MessagesStore {
                       const std::vector<sandbox::AttachmentSummary>& attachments, const SearchDocument& document);
   // Deletes the oldest messages of the inbox beyond the newest `keep`; returns the ids deleted.
   std::vector<std::int64_t> evict_beyond(std::int64_t inbox_id, std::int64_t keep);
-  // Deletes messages (of every inbox) created before `cutoff`; returns (inbox id, message id) pairs.
-  std::vector<std::pair<std::int64_t, std::int64_t>> delete_created_before(std::int64_t cutoff, int limit);
+  struct Deleted {
+    std::int64_t account_id, inbox_id, message_id;
+  };
+  // Deletes up to `limit` messages (of every inbox) created before `cutoff`.
+  std::vector<Deleted> delete_created_before(std::int64_t cutoff, int limit);
 
   // Newest first. `before_id` is Mailtrap's last_id (messages older than it); `offset` serves page=N.
   std::vector<sandbox::MessageSummary> list(std::int64_t account_id, std::int64_t inbox_id,

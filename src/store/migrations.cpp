@@ -93,6 +93,16 @@ const std::vector<Migration>& migrations() {
            "sandbox_messages(id) ON DELETE CASCADE, document tsvector NOT NULL)",
            "[postgres] CREATE INDEX sandbox_messages_fts_document ON sandbox_messages_fts USING GIN (document)",
        }},
+      {3,
+       "email templates",
+       {
+           // `version` grows with every change so compiled templates can be cached by (id, version).
+           "CREATE TABLE email_templates (id {ID}, account_id BIGINT NOT NULL REFERENCES accounts(id) ON DELETE "
+           "CASCADE, uuid TEXT NOT NULL UNIQUE, name TEXT NOT NULL, category TEXT NOT NULL, subject TEXT NOT NULL, "
+           "body_html TEXT NOT NULL, body_text TEXT NOT NULL, version BIGINT NOT NULL, created_at BIGINT NOT NULL, "
+           "updated_at BIGINT NOT NULL)",
+           "CREATE INDEX email_templates_by_account ON email_templates(account_id)",
+       }},
   };
   return all;
 }

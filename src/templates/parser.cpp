@@ -800,16 +800,25 @@ class Printer {
 
   std::string call(const Expr& path, const std::vector<ExprPtr>& params, const ast::Hash* h) {
     std::string out = expr(path) + " [";
-    for (std::size_t i = 0; i < params.size(); ++i) out += (i ? ", " : "") + expr(*params[i]);
+    for (std::size_t i = 0; i < params.size(); ++i) {
+      if (i) out += ", ";
+      out += expr(*params[i]);
+    }
     out += "]";
-    if (h) out += " " + hash(*h);
+    if (h) {
+      out += ' ';
+      out += hash(*h);
+    }
     return out;
   }
 
   std::string hash(const ast::Hash& h) {
     std::string out = "HASH{";
     for (std::size_t i = 0; i < h.pairs.size(); ++i) {
-      out += (i ? ", " : "") + h.pairs[i].first + "=" + expr(*h.pairs[i].second);
+      if (i) out += ", ";
+      out += h.pairs[i].first;
+      out += '=';
+      out += expr(*h.pairs[i].second);
     }
     return out + "}";
   }
@@ -818,7 +827,10 @@ class Printer {
     switch (e.kind) {
       case ExprKind::path: {
         std::string path;
-        for (std::size_t i = 0; i < e.parts.size(); ++i) path += (i ? "/" : "") + e.parts[i];
+        for (std::size_t i = 0; i < e.parts.size(); ++i) {
+          if (i) path += '/';
+          path += e.parts[i];
+        }
         return std::string(e.data ? "@" : "") + "PATH:" + path;
       }
       case ExprKind::sub:

@@ -105,7 +105,6 @@ bool is_empty(const json::value* value) {
   return value->is_array() && value->get_array().empty();
 }
 
-bool is_zero(const json::value* value) { return value && value->is_number() && value->to_number<double>() == 0; }
 
 // JavaScript's `a != b` for the context-change test of handlebars.js's wrapProgram.
 bool same_value(const json::value* a, const json::value* b) {
@@ -470,6 +469,11 @@ class Renderer {
         if (name == "last") return &frame->last;
       }
       if (name == "root" && frame->root) return frame->root;
+      if (name == "partial-block" && frame->has_partial_block) {
+        // A function in handlebars.js: all that can be observed of it here is that it is there.
+        static const json::value present = true;
+        return frame->partial_block ? &present : nullptr;
+      }
       if (frame->custom) {
         const auto it = frame->custom->find(name);
         if (it != frame->custom->end()) return &it->value();
@@ -739,7 +743,7 @@ class Renderer {
     const bool has_args = !stmt.params.empty() || stmt.hash;
     const Kind kind = classify(path, has_args, env);
     if (kind == Kind::helper) {
-      const std::string& name = path.parts[0];
+      const std::string name = simple_id(path) ? path.parts[0] : std::string();
       Call call{&path, &stmt.params, stmt.hash.get(), stmt.program.get(), stmt.inverse.get(), stmt.loc};
       // The common built-ins render straight into the output.
       if (simple_id(path) && (name == "each" || name == "if" || name == "unless" || name == "with") &&

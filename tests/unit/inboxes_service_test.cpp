@@ -56,7 +56,8 @@ class InboxesServiceTest : public ::testing::TestWithParam<std::string> {
   }
 
   std::int64_t search_rows() {
-    return db->read([](store::Tx& tx) { return tx.query_one("SELECT COUNT(*) FROM sandbox_messages_fts")->integer(0); });
+    return db->read(
+        [](store::Tx& tx) { return tx.query_one("SELECT COUNT(*) FROM sandbox_messages_fts")->integer(0); });
   }
 
   static std::map<std::string, std::vector<std::string>> errors_of(const std::function<void()>& f) {
@@ -164,7 +165,8 @@ TEST_P(InboxesServiceTest, TheEmailAddressCanBeEnabledEditedAndReset) {
   EXPECT_EQ(service->update_inbox(admin, boot.account_id, inbox.id, changes).email_username, edited.email_username)
       << "sending the shown address back changes nothing";
 
-  for (const std::string& bad : std::vector<std::string>{"", "has space", "ümlaut", ".dot", "a..b", std::string(58, 'a')}) {
+  for (const std::string& bad :
+       std::vector<std::string>{"", "has space", "ümlaut", ".dot", "a..b", std::string(58, 'a')}) {
     changes.email_username = bad;
     EXPECT_THROW(service->update_inbox(admin, boot.account_id, inbox.id, changes), ValidationError) << bad;
   }

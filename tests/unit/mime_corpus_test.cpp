@@ -32,6 +32,18 @@ const std::map<std::string, std::string> kMalformed = {
      "raw 8-bit (UTF-8) filename: Python escapes the bytes, GMime decodes them as UTF-8"},
     {"testdata/parts/empty-ctype-bad-content.raw",
      "invalid Content-Type '<html>': Python falls back to text/plain (body), GMime to application/octet-stream"},
+    {"testdata/low-quality/bad-header-wrap.raw",
+     "a folded Content-Type continuation lacks its leading whitespace: GMime still reads the name parameter "
+     "and the part, Python ends the header section there"},
+    {"testdata/mail/header-only.raw",
+     "multipart/mixed header with no body at all: Python lists the empty multipart itself as a leaf part"},
+    {"testdata/mail/multipart-wo-boundary.raw",
+     "multipart/report without a boundary parameter: Python keeps the body as one leaf part, GMime as an empty "
+     "multipart"},
+    {"testdata/mail/qp-utf8-header-recursed.raw",
+     "the second From display name decodes to text with a line break: Python refuses the whole From header"},
+    {"testdata/parts/ctype-invalid-characters.raw",
+     "Content-Type 'text/plain>': GMime reads text/plain (the body), Python keeps the literal type (an attachment)"},
     {"testdata/parts/barren-content-type.raw",
      "Content-Type without a type: Python falls back to text/plain, GMime to application/octet-stream"},
 };
@@ -55,8 +67,7 @@ std::vector<fs::path> corpus_files() {
 
 const json::object& python_summaries() {
   static const json::object summaries = [] {
-    const std::string command =
-        "python3 " + std::string(POSTROOM_MIME_EXPECTED_SCRIPT) + " '" + kCorpus.string() + "'";
+    const std::string command = "python3 " + std::string(POSTROOM_MIME_EXPECTED_SCRIPT) + " '" + kCorpus.string() + "'";
     std::string output;
     if (FILE* pipe = popen(command.c_str(), "r")) {
       char buffer[65536];
@@ -119,9 +130,12 @@ TEST(MimeCorpus, WellFormedMessagesMatchPythonEmail) {
     SCOPED_TRACE(relative);
     const ParsedMessage parsed = parse_message(read_file(path));
     EXPECT_EQ(parsed.subject, std::string(expected.at("subject").as_string()));
-    std::vector<std::string> from;
-    if (parsed.from) from.push_back(parsed.from->email);
-    EXPECT_EQ(from, strings_of(expected.at("from")));
+    // ParsedMessage::from is the first From mailbox (a few messages list several).
+    const std::vector<std::string> expected_from = strings_of(expected.at("from"));
+    ASSERT_EQ(parsed.from.has_value(), !expected_from.empty());
+    if (parsed.from) {
+      EXPECT_EQ(parsed.from->email, expected_from.front());
+    }
     EXPECT_EQ(emails_of(parsed.to), strings_of(expected.at("to")));
     EXPECT_EQ(emails_of(parsed.cc), strings_of(expected.at("cc")));
     const json::array& attachments = expected.at("attachments").as_array();
@@ -130,7 +144,8 @@ TEST(MimeCorpus, WellFormedMessagesMatchPythonEmail) {
       const json::object& attachment = attachments[i].as_object();
       EXPECT_EQ(parsed.attachments[i].filename, std::string(attachment.at("filename").as_string())) << i;
       if (!attachment.at("size").is_null()) {
-        EXPECT_EQ(static_cast<std::int64_t>(parsed.attachments[i].size), attachment.at("size").to_number<std::int64_t>())
+        EXPECT_EQ(static_cast<std::int64_t>(parsed.attachments[i].size),
+                  attachment.at("size").to_number<std::int64_t>())
             << i;
       }
     }

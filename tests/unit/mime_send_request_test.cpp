@@ -77,19 +77,27 @@ TEST(SendRequest, FieldValidation) {
     "custom_variables":{"nested":{"a":1}}})");
   ASSERT_FALSE(result.ok());
   for (const char* expected :
-       {"'from' address is invalid", "'to' address is invalid", "'to' address is required", "'category' must be a string",
-        "'attachments[0].content' must be base64 encoded", "'attachments[1].filename' is required",
-        "'attachments[2].disposition' must be 'attachment' or 'inline'", "header 'X-Num' must be a string",
-        "header 'X-Inject' must not contain line breaks", "header name 'Bad Name' is invalid",
-        "'custom_variables' values must be strings, numbers or booleans"}) {
+       {"'from' address is invalid", "'to' address is invalid", "'to' address is required",
+        "'category' must be a string", "'attachments[0].content' must be base64 encoded",
+        "'attachments[1].filename' is required", "'attachments[2].disposition' must be 'attachment' or 'inline'",
+        "header 'X-Num' must be a string", "header 'X-Inject' must not contain line breaks",
+        "header name 'Bad Name' is invalid", "'custom_variables' values must be strings, numbers or booleans"}) {
     EXPECT_TRUE(has_error(result.errors, expected)) << expected << " not in: " << errors_of(result.errors);
   }
 }
 
 TEST(SendRequest, Limits) {
   json::array to;
-  for (int i = 0; i < 1001; ++i) to.push_back(json::object{{"email", "u" + std::to_string(i) + "@example.com"}});
-  json::object body{{"from", json::object{{"email", "a@example.com"}}}, {"to", to}, {"subject", "s"}, {"text", "t"},
+  for (int i = 0; i < 1001; ++i) {
+    std::string email = "u";
+    email += std::to_string(i);
+    email += "@example.com";
+    to.push_back(json::object{{"email", email}});
+  }
+  json::object body{{"from", json::object{{"email", "a@example.com"}}},
+                    {"to", to},
+                    {"subject", "s"},
+                    {"text", "t"},
                     {"category", std::string(256, 'c')}};
   auto result = parse_send_request(body);
   EXPECT_TRUE(has_error(result.errors, "'to' must not contain more than 1000 addresses")) << errors_of(result.errors);
@@ -110,8 +118,10 @@ TEST(SendRequest, TemplateMode) {
   result = send(R"({"from":{"email":"a@example.com"},"to":[{"email":"b@example.com"}],"template_uuid":"u",
     "subject":"s","text":"t","html":"h","category":"c"})");
   for (const char* field : {"subject", "text", "html", "category"}) {
-    EXPECT_TRUE(has_error(result.errors, "'" + std::string(field) + "' is not allowed with 'template_uuid'"))
-        << errors_of(result.errors);
+    std::string expected = "'";
+    expected += field;
+    expected += "' is not allowed with 'template_uuid'";
+    EXPECT_TRUE(has_error(result.errors, expected)) << errors_of(result.errors);
   }
 }
 
@@ -154,8 +164,8 @@ TEST(SendRequest, EmailValidation) {
   for (const char* good : {"a@example.com", "first.last+tag@sub.example.co.uk", "x@[127.0.0.1]", "δ@exämple.de"}) {
     EXPECT_TRUE(is_valid_email(good)) << good;
   }
-  for (const char* bad : {"", "a", "a@", "@b.c", "a@b", "a b@c.d", "a@b..c", ".a@b.c", "a@@b.c", "<a@b.c>",
-                          "a@b.c\r\n", "a@-b c.d"}) {
+  for (const char* bad :
+       {"", "a", "a@", "@b.c", "a@b", "a b@c.d", "a@b..c", ".a@b.c", "a@@b.c", "<a@b.c>", "a@b.c\r\n", "a@-b c.d"}) {
     EXPECT_FALSE(is_valid_email(bad)) << bad;
   }
 }

@@ -83,27 +83,25 @@ void add_inboxes_routes(Router& router, Services& services) {
         out.push_back(inbox_json(inbox, inboxes.endpoints(), inboxes.settings()));
       return json_response(200, out);
     });
-    router.add_account_route("GET", item, rules::inbox_level("inbox_id", accounts::level::viewer),
-                             [&inboxes, reply](Context& context) {
-                               return reply(inboxes.get_inbox(context.principal, context.account_id,
-                                                              context.id_param("inbox_id")));
-                             });
-    router.add_account_route("PATCH", item, rules::inbox_level("inbox_id", accounts::level::admin),
-                             [&inboxes, reply](Context& context) {
-                               const json::value body = parse_body(context.request);
-                               sandbox::InboxChanges changes;
-                               if (const json::object* fields = inbox_fields(body)) {
-                                 changes.name = optional_string(*fields, "name", "inbox");
-                                 changes.email_username = optional_string(*fields, "email_username", "inbox");
-                               }
-                               return reply(inboxes.update_inbox(context.principal, context.account_id,
-                                                                 context.id_param("inbox_id"), changes));
-                             });
-    router.add_account_route("DELETE", item, rules::inbox_level("inbox_id", accounts::level::admin),
-                             [&inboxes, reply](Context& context) {
-                               return reply(inboxes.delete_inbox(context.principal, context.account_id,
-                                                                 context.id_param("inbox_id")));
-                             });
+    router.add_account_route(
+        "GET", item, rules::inbox_level("inbox_id", accounts::level::viewer), [&inboxes, reply](Context& context) {
+          return reply(inboxes.get_inbox(context.principal, context.account_id, context.id_param("inbox_id")));
+        });
+    router.add_account_route(
+        "PATCH", item, rules::inbox_level("inbox_id", accounts::level::admin), [&inboxes, reply](Context& context) {
+          const json::value body = parse_body(context.request);
+          sandbox::InboxChanges changes;
+          if (const json::object* fields = inbox_fields(body)) {
+            changes.name = optional_string(*fields, "name", "inbox");
+            changes.email_username = optional_string(*fields, "email_username", "inbox");
+          }
+          return reply(
+              inboxes.update_inbox(context.principal, context.account_id, context.id_param("inbox_id"), changes));
+        });
+    router.add_account_route(
+        "DELETE", item, rules::inbox_level("inbox_id", accounts::level::admin), [&inboxes, reply](Context& context) {
+          return reply(inboxes.delete_inbox(context.principal, context.account_id, context.id_param("inbox_id")));
+        });
     using Action = sandbox::Inbox (sandbox::InboxesService::*)(const accounts::Principal&, std::int64_t, std::int64_t);
     const std::vector<std::tuple<std::string, Action, int>> actions = {
         {"/clean", &sandbox::InboxesService::clean_inbox, accounts::level::admin},
@@ -114,11 +112,11 @@ void add_inboxes_routes(Router& router, Services& services) {
         {"/reset_email_username", &sandbox::InboxesService::reset_email_username, accounts::level::admin},
     };
     for (const auto& [suffix, action, min_level] : actions) {
-      router.add_account_route("PATCH", item + suffix, rules::inbox_level("inbox_id", min_level),
-                               [&inboxes, reply, action = action](Context& context) {
-                                 return reply((inboxes.*action)(context.principal, context.account_id,
-                                                                context.id_param("inbox_id")));
-                               });
+      router.add_account_route(
+          "PATCH", item + suffix, rules::inbox_level("inbox_id", min_level),
+          [&inboxes, reply, action = action](Context& context) {
+            return reply((inboxes.*action)(context.principal, context.account_id, context.id_param("inbox_id")));
+          });
     }
   }
   for (const std::string collection : {"/inboxes", "/sandboxes"}) {

@@ -32,11 +32,11 @@ void add_projects_routes(Router& router, Services& services) {
     return reply(
         inboxes.create_project(context.principal, context.account_id, project_name(context.request).value_or("")));
   });
-  router.add_account_route("GET", "/projects/{project_id}", rules::project_level("project_id", accounts::level::viewer),
-                           [&inboxes, reply](Context& context) {
-                             return reply(inboxes.get_project(context.principal, context.account_id,
-                                                              context.id_param("project_id")));
-                           });
+  router.add_account_route(
+      "GET", "/projects/{project_id}", rules::project_level("project_id", accounts::level::viewer),
+      [&inboxes, reply](Context& context) {
+        return reply(inboxes.get_project(context.principal, context.account_id, context.id_param("project_id")));
+      });
   router.add_account_route("PATCH", "/projects/{project_id}",
                            rules::project_level("project_id", accounts::level::admin),
                            [&inboxes, reply](Context& context) {

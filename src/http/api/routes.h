@@ -8,7 +8,11 @@
 
 namespace postroom::sandbox {
 class MessagesService;
-}
+class EventHub;
+}  // namespace postroom::sandbox
+namespace postroom::email_templates {
+class TemplatesService;
+}  // namespace postroom::email_templates
 
 namespace postroom::http::api {
 
@@ -19,7 +23,10 @@ struct Services {
   sandbox::InboxesService& inboxes;
   // Email Sandbox messages; their routes are registered only when set.
   sandbox::MessagesService* messages = nullptr;
-  std::int64_t max_wait_seconds = 300;  // longest accepted messages/wait timeout
+  std::int64_t max_wait_seconds = 300;                     // longest accepted messages/wait timeout
+  sandbox::EventHub* sandbox_events = nullptr;             // live event streams; registered only when set
+  std::string public_url{};                                // the one browser Origin allowed on event streams
+  email_templates::TemplatesService* templates = nullptr;  // email templates; registered only when set
 };
 
 void add_health_routes(Router& router, Services& services);
@@ -31,8 +38,10 @@ void add_billing_routes(Router& router, Services& services);
 void add_sub_accounts_routes(Router& router, Services& services);
 void add_sandbox_messages_routes(Router& router, Services& services);
 void add_sandbox_send_routes(Router& router, Services& services);
+void add_sandbox_events_routes(Router& router, Services& services);
 void add_projects_routes(Router& router, Services& services);
 void add_inboxes_routes(Router& router, Services& services);
+void add_email_templates_routes(Router& router, Services& services);
 
 inline void add_all_routes(Router& router, Services& services) {
   add_health_routes(router, services);
@@ -44,8 +53,10 @@ inline void add_all_routes(Router& router, Services& services) {
   add_sub_accounts_routes(router, services);
   add_projects_routes(router, services);
   add_inboxes_routes(router, services);
+  add_email_templates_routes(router, services);
   add_sandbox_messages_routes(router, services);
   add_sandbox_send_routes(router, services);
+  add_sandbox_events_routes(router, services);
 }
 
 }  // namespace postroom::http::api

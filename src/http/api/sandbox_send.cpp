@@ -27,7 +27,11 @@ SendOutcome capture_one(sandbox::MessagesService& messages, const Context& conte
   const mime::OutgoingMessage& message = *parsed.message;
   if (!message.template_uuid.empty())
     return {400, failure({"template_uuid: email templates are not available on this server yet"})};
-  switch (messages.admit(target)) {
+  const std::string raw = mime::build_message(message);
+  if (static_cast<std::int64_t>(raw.size()) > messages.max_message_size(target))
+    return {413,
+            failure({"Message too big: the limit is " + std::to_string(messages.max_message_size(target)) + " bytes"})};
+  switch (messages.admit(target)) {  // after the size check: a refused message uses none of the rate
     case sandbox::Admission::rate_limited:
       return {429, failure({"Rate limit exceeded"})};
     case sandbox::Admission::monthly_limit_reached:
@@ -35,10 +39,6 @@ SendOutcome capture_one(sandbox::MessagesService& messages, const Context& conte
     case sandbox::Admission::accepted:
       break;
   }
-  const std::string raw = mime::build_message(message);
-  if (static_cast<std::int64_t>(raw.size()) > messages.max_message_size(target))
-    return {413,
-            failure({"Message too big: the limit is " + std::to_string(messages.max_message_size(target)) + " bytes"})};
   sandbox::Envelope envelope;
   envelope.mail_from = message.from.email;
   for (const auto* list : {&message.to, &message.cc, &message.bcc})

@@ -111,7 +111,7 @@ pids+=($!)
 maildev_pid=$!
 wait_port "$maildev_smtp" "$maildev_pid"
 
-echo "load before: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cores" >&2
+load_before=$(cut -d' ' -f1 /proc/loadavg)
 echo "smtp-source -s $sessions -l $size -m $messages -d -t $address" >&2
 sink_s=$(run_source "$sink_port")
 echo "  smtp-sink  ${sink_s}s" >&2
@@ -130,7 +130,7 @@ done
 maildev_stored=$(find "$tmp/maildev" -name '*.eml' | wc -l)
 [ "$maildev_stored" = "$messages" ] || { echo "MailDev stored $maildev_stored of $messages messages" >&2; exit 1; }
 kill "$maildev_pid"
-echo "load after ingest: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
+load_ingest=$(cut -d' ' -f1 /proc/loadavg)
 
 # --- Search: FILL varied messages into a second sandbox, then SEARCHES API searches ------------------------------
 search_inbox=$(json_field "$(curl -fsS "${auth[@]}" -H 'Content-Type: application/json' \
@@ -228,19 +228,21 @@ read -r search_p50 search_p99 word_p50 word_p99 token_p50 token_p99 word_hits wo
   cd "$tmp" && timeout 900 python3 search.py "$http_port" "/api/accounts/$account/inboxes/$search_inbox/messages" \
     "$token" "$searches" "$fill")
 db_mb=$(du -sm "$tmp/postroom" | cut -f1)
-echo "load at the end: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
+load_end=$(cut -d' ' -f1 /proc/loadavg)
 
 python3 - "$messages" "$sessions" "$size" "$sink_s" "$postroom_s" "$maildev_s" "$idle_rss_kb" "$postroom_hwm_kb" \
   "$maildev_hwm_kb" "$fill" "$fill_start" "$fill_end" "$fill_hwm_kb" "$search_p50" "$search_p99" "$word_p50" \
-  "$word_p99" "$token_p50" "$token_p99" "$word_hits" "$word_n" "$token_hits" "$token_n" "$db_mb" <<'PY'
+  "$word_p99" "$token_p50" "$token_p99" "$word_hits" "$word_n" "$token_hits" "$token_n" "$db_mb" "$load_before" \
+  "$load_ingest" "$load_end" "$(nproc)" <<'PY'
 import sys
 (n, sessions, size, sink_s, pr_s, md_s, idle_kb, pr_hwm, md_hwm, fill, fill_start, fill_end, fill_hwm, p50, p99,
- wp50, wp99, tp50, tp99, whits, wn, thits, tn, db_mb) = sys.argv[1:]
+ wp50, wp99, tp50, tp99, whits, wn, thits, tn, db_mb, load_before, load_ingest, load_end, cores) = sys.argv[1:]
 n, fill = int(n), int(fill)
 sink, pr, md = n / float(sink_s), n / float(pr_s), n / float(md_s)
 fill_rate = fill / (float(fill_end) - float(fill_start))
 rss = max(int(pr_hwm), int(fill_hwm)) / 1024
 mark = lambda ok: "PASS" if ok else "MISS"
+print(f"load average (1 min) on {cores} cores: {load_before} before, {load_ingest} after the ingest, {load_end} at the end")
 print(f"smtp-source -s {sessions} -l {size} -m {n} -d (one connection per session), {n} messages each")
 print(f"{'':28}{'seconds':>9}{'messages/s':>12}{'peak RSS MB':>13}")
 print(f"{'smtp-sink (discards)':28}{float(sink_s):>9.2f}{sink:>12.0f}{'':>13}")

@@ -42,7 +42,8 @@ struct World {
     token = boot.api_token;
     account = std::to_string(boot.account_id);
     inboxes = std::make_unique<sandbox::InboxesService>(*db, clock, Config{});
-    services = std::make_unique<http::api::Services>(http::api::Services{*accounts, *db, metrics, *inboxes});
+    services = std::make_unique<http::api::Services>(
+        http::api::Services{.accounts = *accounts, .database = *db, .metrics = metrics, .inboxes = *inboxes});
     http::api::add_all_routes(router, *services);
     pipeline = std::make_unique<http::Pipeline>(router, *db, *accounts, limiter, metrics);
   }

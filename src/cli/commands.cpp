@@ -146,12 +146,13 @@ int run_serve(const Config& config) {
   sandbox::InboxesService inboxes(*db, clock, config);
   sandbox::EventHub sandbox_events;
   sandbox::MessagesService messages(*db, clock, config.sandbox, config.plans, sandbox_events);
-  http::api::Services services{accounts, *db, metrics, inboxes};
+  http::api::Services services{.accounts = accounts, .database = *db, .metrics = metrics, .inboxes = inboxes};
   services.messages = &messages;
   services.max_wait_seconds = config.sandbox.wait_max_seconds;
   services.sandbox_events = &sandbox_events;
   services.public_url = config.effective_public_url();
-  email_templates::TemplatesService email_templates_service(*db, clock);
+  email_templates::TemplatesService email_templates_service(
+      *db, clock, {.max_templates_per_account = config.max_email_templates});
   services.templates = &email_templates_service;
   http::api::add_all_routes(router, services);
   RateLimiter rate_limiter(config.rate_limit_requests, config.rate_limit_window_seconds);

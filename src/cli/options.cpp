@@ -145,6 +145,10 @@ void add_serve_options(CLI::App& app, Config& config) {
       ->envname("POSTROOM_RATE_LIMIT_WINDOW")
       ->check(CLI::Range(1, 86400))
       ->capture_default_str();
+  app.add_option("--max-email-templates", config.max_email_templates, "Email templates allowed per account")
+      ->envname("POSTROOM_MAX_EMAIL_TEMPLATES")
+      ->check(CLI::Range(0, 1'000'000))
+      ->capture_default_str();
   app.add_option("--testing-plan-name", config.plans.testing_plan_name, "Plan name shown for Email Sandbox usage")
       ->envname("POSTROOM_TESTING_PLAN_NAME")
       ->capture_default_str();

@@ -66,6 +66,7 @@ struct Config {
   int db_pool_size = 8;
   PlanLimits plans;
   SandboxSettings sandbox;
+  std::int64_t max_email_templates = 200;  // per account (the documented limit)
 
   std::string database_url() const;
   std::string effective_public_url() const;

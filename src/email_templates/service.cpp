@@ -67,7 +67,8 @@ void TemplatesService::validate(const TemplateInput& input, bool creating) {
   short_field("name", input.name);
   short_field("subject", input.subject);
   short_field("category", input.category);
-  for (const auto& [field, value] : {std::pair{"body_html", &input.body_html}, std::pair{"body_text", &input.body_text}}) {
+  for (const auto& [field, value] :
+       {std::pair{"body_html", &input.body_html}, std::pair{"body_text", &input.body_text}}) {
     if (*value && characters(**value) > kMaxBodyLength) {
       errors[field].push_back(fmt::format("is too long (maximum is {} characters)", kMaxBodyLength));
     }
@@ -101,8 +102,8 @@ EmailTemplate TemplatesService::create(std::int64_t account_id, const TemplateIn
   return db_.write([&](store::Tx& tx) {
     store::TemplatesStore templates(tx);
     if (templates.count(account_id) >= settings_.max_templates_per_account) {
-      throw ValidationError("base", fmt::format("Each account can have up to {} email templates",
-                                                settings_.max_templates_per_account));
+      throw ValidationError(
+          "base", fmt::format("Each account can have up to {} email templates", settings_.max_templates_per_account));
     }
     EmailTemplate fields;
     fields.account_id = account_id;
@@ -165,8 +166,7 @@ std::shared_ptr<const TemplatesService::Compiled> TemplatesService::compiled(con
 
 RenderedTemplate TemplatesService::render_for_send(std::int64_t account_id, const std::string& uuid,
                                                    const boost::json::value& variables) {
-  const auto source =
-      db_.read([&](store::Tx& tx) { return store::TemplatesStore(tx).find_by_uuid(account_id, uuid); });
+  const auto source = db_.read([&](store::Tx& tx) { return store::TemplatesStore(tx).find_by_uuid(account_id, uuid); });
   if (!source) throw NotFound();
   const auto main = compiled(*source);
 

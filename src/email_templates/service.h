@@ -21,8 +21,8 @@ struct TemplatesSettings {
   int max_depth = 64;  // nested blocks and partials while rendering
 };
 
-constexpr std::size_t kMaxShortField = 255;          // name, category, subject
-constexpr std::size_t kMaxBodyLength = 10'000'000;   // body_html, body_text
+constexpr std::size_t kMaxShortField = 255;         // name, category, subject
+constexpr std::size_t kMaxBodyLength = 10'000'000;  // body_html, body_text
 
 class TemplatesService {
  public:

@@ -6,6 +6,7 @@
 #include <libxml/HTMLtree.h>
 #include <libxml/parser.h>
 #include <libxml/tree.h>
+#include <libxml/xmlerror.h>
 
 #include <climits>
 #include <memory>
@@ -22,6 +23,8 @@ namespace {
 struct DocFree {
   void operator()(xmlDoc* doc) const { xmlFreeDoc(doc); }
 };
+
+void ignore_libxml_message(void*, const char*, ...) {}
 
 std::string lower_name(const xmlChar* name) {
   return name ? text::ascii_lower(reinterpret_cast<const char*>(name)) : std::string();
@@ -120,10 +123,15 @@ void clean_tree(xmlNode* root) {
 std::string sanitize_html_for_preview(std::string_view html) {
   static std::once_flag once;
   std::call_once(once, [] { xmlInitParser(); });
-  if (html.empty() || html.size() > static_cast<std::size_t>(INT_MAX)) return {};
+  // libxml2 keeps its error handlers per thread and prints to stderr by default; stay quiet on every thread.
+  xmlSetGenericErrorFunc(nullptr, ignore_libxml_message);
+  xmlSetStructuredErrorFunc(nullptr, nullptr);
+  // Invalid UTF-8 would make the serializer stop with an encoder error; replace it up front.
+  const std::string input = text::to_valid_utf8(html);
+  if (input.empty() || input.size() > static_cast<std::size_t>(INT_MAX)) return {};
   const int options = HTML_PARSE_RECOVER | HTML_PARSE_NOERROR | HTML_PARSE_NOWARNING | HTML_PARSE_NONET;
   std::unique_ptr<xmlDoc, DocFree> doc(
-      htmlReadMemory(html.data(), static_cast<int>(html.size()), nullptr, "UTF-8", options));
+      htmlReadMemory(input.data(), static_cast<int>(input.size()), nullptr, "UTF-8", options));
   if (!doc) return {};
   for (xmlNode* child = doc->children; child;) {
     xmlNode* next = child->next;

@@ -2,8 +2,6 @@
 // a GObjectPtr so early returns cannot leak, and nothing here throws past the public functions.
 #include <gmime/gmime.h>
 
-#include <algorithm>
-#include <cctype>
 #include <cstring>
 #include <exception>
 #include <memory>
@@ -344,6 +342,8 @@ void parse_into(std::string_view raw, const ParseOptions& options, ParsedMessage
   }
   auto* object = GMIME_OBJECT(message.get());
   read_headers(object, out);
+  // GMime keeps the top-level Content-* headers on the message's MIME part, not on the message itself.
+  if (GMimeObject* top = g_mime_message_get_mime_part(message.get())) read_headers(top, out);
 
   std::vector<Address> from = addresses_of(message.get(), GMIME_ADDRESS_TYPE_FROM);
   if (!from.empty()) out.from = from.front();

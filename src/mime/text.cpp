@@ -111,37 +111,56 @@ std::string to_utf8(std::string_view bytes, std::string_view charset, bool* conv
   return to_valid_utf8(bytes);
 }
 
+namespace {
+
+// Writes base64 of `bytes` to `out`, with CRLF after every 76 characters when `lines`. `out` must be large
+// enough. Lines are 19 whole quanta, so breaks fall between 4-character groups.
+void base64_write(std::string_view bytes, char* out, bool lines) {
+  const auto* data = reinterpret_cast<const unsigned char*>(bytes.data());
+  const std::size_t whole = bytes.size() / 3 * 3;
+  std::size_t o = 0;
+  int groups_on_line = 0;
+  for (std::size_t i = 0; i < whole; i += 3) {
+    if (lines && groups_on_line == 19) {
+      out[o++] = '\r';
+      out[o++] = '\n';
+      groups_on_line = 0;
+    }
+    const unsigned v = data[i] << 16 | data[i + 1] << 8 | data[i + 2];
+    out[o] = kBase64Alphabet[v >> 18];
+    out[o + 1] = kBase64Alphabet[(v >> 12) & 63];
+    out[o + 2] = kBase64Alphabet[(v >> 6) & 63];
+    out[o + 3] = kBase64Alphabet[v & 63];
+    o += 4;
+    ++groups_on_line;
+  }
+  if (const std::size_t rest = bytes.size() - whole; rest > 0) {
+    if (lines && groups_on_line == 19) {
+      out[o++] = '\r';
+      out[o++] = '\n';
+    }
+    unsigned v = data[whole] << 16;
+    if (rest == 2) v |= data[whole + 1] << 8;
+    out[o] = kBase64Alphabet[v >> 18];
+    out[o + 1] = kBase64Alphabet[(v >> 12) & 63];
+    out[o + 2] = rest == 2 ? kBase64Alphabet[(v >> 6) & 63] : '=';
+    out[o + 3] = '=';
+  }
+}
+
+}  // namespace
+
 std::string base64_encode(std::string_view bytes) {
-  std::string out;
-  out.reserve((bytes.size() + 2) / 3 * 4);
-  std::size_t i = 0;
-  for (; i + 3 <= bytes.size(); i += 3) {
-    const unsigned v = static_cast<unsigned char>(bytes[i]) << 16 | static_cast<unsigned char>(bytes[i + 1]) << 8 |
-                       static_cast<unsigned char>(bytes[i + 2]);
-    out += kBase64Alphabet[v >> 18];
-    out += kBase64Alphabet[(v >> 12) & 63];
-    out += kBase64Alphabet[(v >> 6) & 63];
-    out += kBase64Alphabet[v & 63];
-  }
-  if (const std::size_t rest = bytes.size() - i; rest > 0) {
-    unsigned v = static_cast<unsigned char>(bytes[i]) << 16;
-    if (rest == 2) v |= static_cast<unsigned char>(bytes[i + 1]) << 8;
-    out += kBase64Alphabet[v >> 18];
-    out += kBase64Alphabet[(v >> 12) & 63];
-    out += rest == 2 ? kBase64Alphabet[(v >> 6) & 63] : '=';
-    out += '=';
-  }
+  std::string out((bytes.size() + 2) / 3 * 4, '\0');
+  base64_write(bytes, out.data(), false);
   return out;
 }
 
 std::string base64_encode_lines(std::string_view bytes) {
-  const std::string flat = base64_encode(bytes);
-  std::string out;
-  out.reserve(flat.size() + flat.size() / 76 * 2 + 2);
-  for (std::size_t i = 0; i < flat.size(); i += 76) {
-    if (i) out += "\r\n";
-    out.append(flat, i, 76);
-  }
+  const std::size_t flat = (bytes.size() + 2) / 3 * 4;
+  const std::size_t breaks = flat == 0 ? 0 : (flat - 1) / 76;
+  std::string out(flat + breaks * 2, '\0');
+  base64_write(bytes, out.data(), true);
   return out;
 }
 
@@ -157,30 +176,38 @@ const std::array<int, 256>& base64_table() {
 
 std::string base64_decode_lenient(std::string_view text) {
   const auto& table = base64_table();
-  std::string out;
-  out.reserve(text.size() / 4 * 3 + 3);
+  std::string out(text.size() / 4 * 3 + 3, '\0');
+  std::size_t o = 0;
   unsigned buffer = 0;
-  int bits = 0;
   int quantum_position = 0;
   int pads = 0;
   for (unsigned char c : text) {
-    if (c == '=') {
-      // Padding that completes a quantum ends the data; anything after it (a mangled boundary, an epilogue)
-      // is not content. Stray '=' elsewhere is ignored.
-      if (quantum_position >= 2 && quantum_position + ++pads >= 4) break;
+    const int value = table[c];
+    if (value < 0) {
+      // Padding that completes a quantum ends the data; anything after it (a mangled boundary, an
+      // epilogue) is not content. Other characters, and stray '=', are skipped.
+      if (c == '=' && quantum_position >= 2 && quantum_position + ++pads >= 4) break;
       continue;
     }
-    const int value = table[c];
-    if (value < 0) continue;
-    quantum_position = (quantum_position + 1) % 4;
     pads = 0;
-    buffer = ((buffer << 6) | static_cast<unsigned>(value)) & 0xffffff;
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out += static_cast<char>((buffer >> bits) & 0xff);
+    buffer = (buffer << 6) | static_cast<unsigned>(value);
+    switch (++quantum_position) {
+      case 2:
+        out[o++] = static_cast<char>((buffer >> 4) & 0xff);
+        break;
+      case 3:
+        out[o++] = static_cast<char>((buffer >> 2) & 0xff);
+        break;
+      case 4:
+        out[o++] = static_cast<char>(buffer & 0xff);
+        quantum_position = 0;
+        buffer = 0;
+        break;
+      default:
+        break;
     }
   }
+  out.resize(o);
   return out;
 }
 

@@ -14,6 +14,8 @@ const char* to_string(SandboxEvent::Type type) {
       return "message.deleted";
     case SandboxEvent::Type::inbox_cleaned:
       return "inbox.cleaned";
+    case SandboxEvent::Type::inbox_all_read:
+      return "inbox.all_read";
   }
   return "unknown";
 }

@@ -11,7 +11,7 @@
 namespace postroom::sandbox {
 
 struct SandboxEvent {
-  enum class Type { message_created, message_updated, message_deleted, inbox_cleaned };
+  enum class Type { message_created, message_updated, message_deleted, inbox_cleaned, inbox_all_read };
   Type type = Type::message_created;
   std::int64_t account_id = 0;
   std::int64_t inbox_id = 0;

@@ -183,8 +183,12 @@ smtp::Reply SmtpCapture::deliver(const smtp::Transaction& transaction, std::stri
   envelope.via = "smtp";
   // Every sandbox must take the message before any keeps a copy: a refused message is stored nowhere (the
   // client retries it, and a partial capture would then be a duplicate).
-  for (const CaptureTarget& target : state.targets)
+  for (const CaptureTarget& target : state.targets) {
+    // A sandbox deleted since MAIL/RCPT (a long-lived session) is gone for good: a permanent refusal, not 451.
+    if (!messages_.target_for(target.inbox_id))
+      return smtp::Reply::make(554, "5.5.1", "Error: no sandbox for this email");
     if (auto refused = refusal(messages_.peek(target))) return *refused;
+  }
   std::string ids;
   for (const CaptureTarget& target : state.targets) {
     if (auto refused = refusal(messages_.admit(target))) return *refused;

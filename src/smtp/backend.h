@@ -100,7 +100,7 @@ struct Identity {
 
 struct Address {
   std::string local_part;  // as written; a quoted local part keeps its quotes
-  std::string domain;      // lowercase-insensitive as written; "[1.2.3.4]" for literals; empty for <postmaster>
+  std::string domain;      // as written (compare case-insensitively); "[1.2.3.4]" for literals; empty for <postmaster>
   // local@domain, "postmaster" for the bare special address, "" for the null reverse path <>.
   std::string text() const;
   bool empty() const { return local_part.empty() && domain.empty(); }

@@ -31,8 +31,8 @@ std::int64_t TemplatesStore::create(const email_templates::EmailTemplate& fields
   const auto row = tx_.query_one(
       "INSERT INTO email_templates (account_id, uuid, name, category, subject, body_html, body_text, version, "
       "created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?, ?) RETURNING id",
-      {fields.account_id, fields.uuid, fields.name, fields.category, fields.subject, fields.body_html,
-       fields.body_text, now, now});
+      {fields.account_id, fields.uuid, fields.name, fields.category, fields.subject, fields.body_html, fields.body_text,
+       now, now});
   if (!row) throw std::runtime_error("INSERT returned no id");
   return row->integer(0);
 }
@@ -67,8 +67,8 @@ void TemplatesStore::update(const email_templates::EmailTemplate& changed, std::
   tx_.execute(
       "UPDATE email_templates SET name = ?, category = ?, subject = ?, body_html = ?, body_text = ?, "
       "version = version + 1, updated_at = ? WHERE account_id = ? AND id = ?",
-      {changed.name, changed.category, changed.subject, changed.body_html, changed.body_text, now,
-       changed.account_id, changed.id});
+      {changed.name, changed.category, changed.subject, changed.body_html, changed.body_text, now, changed.account_id,
+       changed.id});
 }
 
 bool TemplatesStore::remove(std::int64_t account_id, std::int64_t id) {

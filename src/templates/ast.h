@@ -19,6 +19,9 @@ using ExprPtr = std::unique_ptr<Expr>;
 
 enum class ExprKind { path, sub, string, number, boolean, undefined, null };
 
+// The built-in helper a simple path names (resolved once at parse time).
+enum class Builtin : unsigned char { none, if_, unless, each, with, lookup, log, helper_missing, block_helper_missing };
+
 struct Expr {
   ExprKind kind = ExprKind::path;
   Position loc;
@@ -28,6 +31,7 @@ struct Expr {
   int depth = 0;
   std::vector<std::string> parts;
   std::string original;
+  Builtin builtin = Builtin::none;
   // literals: the value as handlebars.js would hold it (undefined is a null `literal` with kind undefined)
   boost::json::value literal;
   // sub: path(params… hash)

@@ -126,8 +126,10 @@ LexToken Lexer::next() {
         for (std::size_t dash = src_.find("--", pos_); dash != std::string_view::npos;
              dash = src_.find("--", dash + 1)) {
           std::size_t end = 0;
-          if (at(dash + 2, "}}")) end = dash + 4;
-          else if (at(dash + 2, "~}}")) end = dash + 5;
+          if (at(dash + 2, "}}"))
+            end = dash + 4;
+          else if (at(dash + 2, "~}}"))
+            end = dash + 5;
           if (end != 0) {
             states_.pop_back();
             return make(TokenType::comment, pos_, end, std::string(src_.substr(pos_, end - pos_)));
@@ -246,8 +248,10 @@ std::optional<LexToken> Lexer::next_mu() {
       }
     }
     std::size_t end = std::string_view::npos;
-    if (r < src_.size()) end = r;
-    else if (last_escaped_quote != std::string_view::npos) end = last_escaped_quote;
+    if (r < src_.size())
+      end = r;
+    else if (last_escaped_quote != std::string_view::npos)
+      end = last_escaped_quote;
     if (end != std::string_view::npos) {
       std::string text;
       const std::string_view inner = src_.substr(p + 1, end - p - 1);
@@ -306,8 +310,10 @@ std::optional<LexToken> Lexer::next_mu() {
       }
     }
     std::size_t end = std::string_view::npos;
-    if (r < src_.size()) end = r;
-    else if (last_escaped != std::string_view::npos) end = last_escaped;
+    if (r < src_.size())
+      end = r;
+    else if (last_escaped != std::string_view::npos)
+      end = last_escaped;
     if (end != std::string_view::npos) {
       std::string text;
       const std::string_view raw = src_.substr(p, end + 1 - p);
@@ -326,37 +332,68 @@ std::optional<LexToken> Lexer::next_mu() {
 
 const char* token_name(TokenType type) {
   switch (type) {
-    case TokenType::content: return "CONTENT";
-    case TokenType::comment: return "COMMENT";
-    case TokenType::open: return "OPEN";
-    case TokenType::open_unescaped: return "OPEN_UNESCAPED";
-    case TokenType::open_block: return "OPEN_BLOCK";
-    case TokenType::open_endblock: return "OPEN_ENDBLOCK";
-    case TokenType::open_inverse: return "OPEN_INVERSE";
-    case TokenType::open_inverse_chain: return "OPEN_INVERSE_CHAIN";
-    case TokenType::open_partial: return "OPEN_PARTIAL";
-    case TokenType::open_partial_block: return "OPEN_PARTIAL_BLOCK";
-    case TokenType::open_raw_block: return "OPEN_RAW_BLOCK";
-    case TokenType::close_raw_block: return "CLOSE_RAW_BLOCK";
-    case TokenType::end_raw_block: return "END_RAW_BLOCK";
-    case TokenType::inverse: return "INVERSE";
-    case TokenType::close: return "CLOSE";
-    case TokenType::close_unescaped: return "CLOSE_UNESCAPED";
-    case TokenType::open_sexpr: return "OPEN_SEXPR";
-    case TokenType::close_sexpr: return "CLOSE_SEXPR";
-    case TokenType::open_block_params: return "OPEN_BLOCK_PARAMS";
-    case TokenType::close_block_params: return "CLOSE_BLOCK_PARAMS";
-    case TokenType::equals: return "EQUALS";
-    case TokenType::id: return "ID";
-    case TokenType::sep: return "SEP";
-    case TokenType::data: return "DATA";
-    case TokenType::string: return "STRING";
-    case TokenType::number: return "NUMBER";
-    case TokenType::boolean: return "BOOLEAN";
-    case TokenType::undefined: return "UNDEFINED";
-    case TokenType::null: return "NULL";
-    case TokenType::invalid: return "INVALID";
-    case TokenType::eof: return "EOF";
+    case TokenType::content:
+      return "CONTENT";
+    case TokenType::comment:
+      return "COMMENT";
+    case TokenType::open:
+      return "OPEN";
+    case TokenType::open_unescaped:
+      return "OPEN_UNESCAPED";
+    case TokenType::open_block:
+      return "OPEN_BLOCK";
+    case TokenType::open_endblock:
+      return "OPEN_ENDBLOCK";
+    case TokenType::open_inverse:
+      return "OPEN_INVERSE";
+    case TokenType::open_inverse_chain:
+      return "OPEN_INVERSE_CHAIN";
+    case TokenType::open_partial:
+      return "OPEN_PARTIAL";
+    case TokenType::open_partial_block:
+      return "OPEN_PARTIAL_BLOCK";
+    case TokenType::open_raw_block:
+      return "OPEN_RAW_BLOCK";
+    case TokenType::close_raw_block:
+      return "CLOSE_RAW_BLOCK";
+    case TokenType::end_raw_block:
+      return "END_RAW_BLOCK";
+    case TokenType::inverse:
+      return "INVERSE";
+    case TokenType::close:
+      return "CLOSE";
+    case TokenType::close_unescaped:
+      return "CLOSE_UNESCAPED";
+    case TokenType::open_sexpr:
+      return "OPEN_SEXPR";
+    case TokenType::close_sexpr:
+      return "CLOSE_SEXPR";
+    case TokenType::open_block_params:
+      return "OPEN_BLOCK_PARAMS";
+    case TokenType::close_block_params:
+      return "CLOSE_BLOCK_PARAMS";
+    case TokenType::equals:
+      return "EQUALS";
+    case TokenType::id:
+      return "ID";
+    case TokenType::sep:
+      return "SEP";
+    case TokenType::data:
+      return "DATA";
+    case TokenType::string:
+      return "STRING";
+    case TokenType::number:
+      return "NUMBER";
+    case TokenType::boolean:
+      return "BOOLEAN";
+    case TokenType::undefined:
+      return "UNDEFINED";
+    case TokenType::null:
+      return "NULL";
+    case TokenType::invalid:
+      return "INVALID";
+    case TokenType::eof:
+      return "EOF";
   }
   return "?";
 }

@@ -169,6 +169,17 @@ class Parser {
       separator = take().text;
     }
     path->original = std::move(original);
+    if (!data && !path->scoped && path->depth == 0 && path->parts.size() == 1) {
+      static const std::pair<const char*, ast::Builtin> builtins[] = {
+          {"if", ast::Builtin::if_},     {"unless", ast::Builtin::unless},
+          {"each", ast::Builtin::each},  {"with", ast::Builtin::with},
+          {"lookup", ast::Builtin::lookup}, {"log", ast::Builtin::log},
+          {"helperMissing", ast::Builtin::helper_missing},
+          {"blockHelperMissing", ast::Builtin::block_helper_missing}};
+      for (const auto& [name, builtin] : builtins) {
+        if (path->parts[0] == name) path->builtin = builtin;
+      }
+    }
     return path;
   }
 
@@ -678,8 +689,8 @@ void check_program(const Program& program, const CompileOptions& options);
 void check_expr(const Expr& expr, const CompileOptions& options) {
   if (expr.kind != ExprKind::sub) return;
   if (options.known_helpers_only && expr.callee->kind == ExprKind::path) {
-    static const char* known[] = {"if", "unless", "each", "with", "lookup", "log", "helperMissing",
-                                  "blockHelperMissing"};
+    static const char* known[] = {"if",     "unless", "each",          "with",
+                                  "lookup", "log",    "helperMissing", "blockHelperMissing"};
     bool found = false;
     for (const char* name : known) found = found || (expr.callee->parts.size() == 1 && expr.callee->parts[0] == name);
     if (!found) {

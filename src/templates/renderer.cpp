@@ -3,10 +3,12 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <array>
+#include <charconv>
 #include <boost/json.hpp>
 #include <cmath>
 #include <cstdio>
-#include <deque>
+#include <forward_list>
 #include <set>
 
 #include "templates/handlebars.h"
@@ -105,7 +107,6 @@ bool is_empty(const json::value* value) {
   return value->is_array() && value->get_array().empty();
 }
 
-
 // JavaScript's `a != b` for the context-change test of handlebars.js's wrapProgram.
 bool same_value(const json::value* a, const json::value* b) {
   if (a == b) return true;
@@ -136,18 +137,45 @@ bool is_array_index(std::string_view key, std::uint32_t& index) {
 }  // namespace
 
 void append_escaped(std::string& out, std::string_view text) {
+  // Most text needs no escaping: find the first character that does before doing any work per character.
+  static constexpr auto special = [] {
+    std::array<bool, 256> table{};
+    for (const unsigned char c : {'&', '<', '>', '"', '\'', '`', '='}) table[c] = true;
+    return table;
+  }();
+  std::size_t first = 0;
+  while (first < text.size() && !special[static_cast<unsigned char>(text[first])]) ++first;
+  if (first == text.size()) {
+    out.append(text);
+    return;
+  }
   std::size_t start = 0;
-  for (std::size_t i = 0; i < text.size(); ++i) {
+  for (std::size_t i = first; i < text.size(); ++i) {
     const char* replacement = nullptr;
     switch (text[i]) {
-      case '&': replacement = "&amp;"; break;
-      case '<': replacement = "&lt;"; break;
-      case '>': replacement = "&gt;"; break;
-      case '"': replacement = "&quot;"; break;
-      case '\'': replacement = "&#x27;"; break;
-      case '`': replacement = "&#x60;"; break;
-      case '=': replacement = "&#x3D;"; break;
-      default: continue;
+      case '&':
+        replacement = "&amp;";
+        break;
+      case '<':
+        replacement = "&lt;";
+        break;
+      case '>':
+        replacement = "&gt;";
+        break;
+      case '"':
+        replacement = "&quot;";
+        break;
+      case '\'':
+        replacement = "&#x27;";
+        break;
+      case '`':
+        replacement = "&#x60;";
+        break;
+      case '=':
+        replacement = "&#x3D;";
+        break;
+      default:
+        continue;
     }
     out.append(text.data() + start, i - start);
     out += replacement;
@@ -165,11 +193,13 @@ void append_js_string(std::string& out, const json::value& value) {
       out += value.get_bool() ? "true" : "false";
       return;
     case json::kind::int64:
-      fmt::format_to(std::back_inserter(out), "{}", value.get_int64());
+    case json::kind::uint64: {
+      char digits[24];
+      const auto end = value.is_int64() ? std::to_chars(digits, digits + sizeof digits, value.get_int64()).ptr
+                                        : std::to_chars(digits, digits + sizeof digits, value.get_uint64()).ptr;
+      out.append(digits, end);
       return;
-    case json::kind::uint64:
-      fmt::format_to(std::back_inserter(out), "{}", value.get_uint64());
-      return;
+    }
     case json::kind::double_:
       append_js_number(out, value.get_double());
       return;
@@ -195,9 +225,6 @@ void append_js_string(std::string& out, const json::value& value) {
 // ---- The interpreter ----
 
 namespace {
-
-const std::set<std::string, std::less<>> kBuiltinHelpers = {"if",  "unless", "each",          "with",
-                                                            "lookup", "log", "helperMissing", "blockHelperMissing"};
 
 struct Scope {
   const json::value* context;
@@ -334,8 +361,10 @@ class Renderer {
   void append_value(const json::value* value, bool escaped) {
     if (!value || value->is_null()) return;
     if (value->is_string()) {
-      if (escaped) append_escaped(out_, value->get_string());
-      else out_.append(value->get_string());
+      if (escaped)
+        append_escaped(out_, value->get_string());
+      else
+        out_.append(value->get_string());
     } else if (escaped && (value->is_array() || value->is_object())) {
       std::string text;
       append_js_string(text, *value);
@@ -363,8 +392,10 @@ class Renderer {
     path->kind = ExprKind::path;
     path->loc = callee.loc;
     std::string name;
-    if (callee.kind == ExprKind::undefined) name = "undefined";
-    else append_js_string(name, callee.literal);
+    if (callee.kind == ExprKind::undefined)
+      name = "undefined";
+    else
+      append_js_string(name, callee.literal);
     path->parts.push_back(name);
     path->original = name;
     const Expr& ref = *path;
@@ -378,7 +409,7 @@ class Renderer {
     if (block_param) return Kind::simple;
     if (has_args) return Kind::helper;
     if (simple) {
-      if (kBuiltinHelpers.count(path.parts[0])) return Kind::helper;
+      if (path.builtin != ast::Builtin::none) return Kind::helper;
       if (options_.known_helpers_only) return Kind::simple;
       return Kind::ambiguous;
     }
@@ -405,7 +436,7 @@ class Renderer {
 
   // ---- lookups ----
 
-  const json::value* store(json::value value) { return &arena_.emplace_back(std::move(value)); }
+  const json::value* store(json::value value) { return &arena_.emplace_front(std::move(value)); }
 
   [[noreturn]] void not_defined(const std::string& name, const json::value* object, ast::Position loc) {
     std::string shown = "undefined";
@@ -442,8 +473,7 @@ class Renderer {
   }
 
   // Walks `parts[from…]`; `strict_terminal`: handlebars.js's strict lookup of a callee path.
-  const json::value* resolve_parts(const json::value* value, const Expr& path, std::size_t from,
-                                   bool strict_terminal) {
+  const json::value* resolve_parts(const json::value* value, const Expr& path, std::size_t from, bool strict_terminal) {
     const bool checked = options_.strict || options_.assume_objects;
     for (std::size_t i = from; i < path.parts.size(); ++i) {
       const bool last = i + 1 == path.parts.size();
@@ -492,8 +522,8 @@ class Renderer {
         not_defined(path.parts[0], nullptr, path.loc);
       }
       if ((options_.strict || options_.assume_objects) && !value && path.parts.size() > 1) {
-        throw RenderError(fmt::format("Cannot read property \"{}\" of undefined - {}:{}", path.parts[1],
-                                      path.loc.line, path.loc.column));
+        throw RenderError(fmt::format("Cannot read property \"{}\" of undefined - {}:{}", path.parts[1], path.loc.line,
+                                      path.loc.column));
       }
       return resolve_parts(value, path, 1, strict_terminal);
     }
@@ -551,27 +581,27 @@ class Renderer {
   // A callee that is not a built-in is handlebars.js's helperMissing: an error, since it was given arguments.
   bool invoke_helper(const Call& call, const Env& env, std::string& text, const json::value*& value) {
     const Expr& callee = *call.callee;
-    const std::string name = simple_id(callee) ? callee.parts[0] : std::string();
-    if (name.empty() || !kBuiltinHelpers.count(name)) {
+    const ast::Builtin helper = simple_id(callee) ? callee.builtin : ast::Builtin::none;
+    if (helper == ast::Builtin::none) {
       // handlebars.js looks the callee up in the context first (strictly, in strict mode) and fails to call it.
       if (callee.kind == ExprKind::path) resolve_path(callee, env, true);
-      throw RenderError(fmt::format("Missing helper: \"{}\" - {}:{}", callee.original, call.loc.line,
-                                    call.loc.column));
+      throw RenderError(fmt::format("Missing helper: \"{}\" - {}:{}", callee.original, call.loc.line, call.loc.column));
     }
     std::vector<const json::value*> args;
     args.reserve(call.params->size());
     for (const auto& param : *call.params) args.push_back(evaluate(*param, env));
     const json::value* self = env.scope ? env.scope->context : nullptr;
+    const std::string& name = callee.parts[0];
 
-    if (name == "if" || name == "unless") {
+    if (helper == ast::Builtin::if_ || helper == ast::Builtin::unless) {
       if (args.size() != 1) throw RenderError("#" + name + " requires exactly one argument");
       const bool include_zero = truthy(hash_value(call.hash, "includeZero", env));
       bool positive = !((!include_zero && !truthy(args[0])) || is_empty(args[0]));
-      if (name == "unless") positive = !positive;
+      if (helper == ast::Builtin::unless) positive = !positive;
       text = render_to_string(positive ? call.fn : call.inverse, self, env, nullptr);
       return true;
     }
-    if (name == "with") {
+    if (helper == ast::Builtin::with) {
       if (args.size() != 1) throw RenderError("#with requires exactly one argument");
       if (!is_empty(args[0])) {
         text = render_to_string(call.fn, args[0], env, nullptr, args[0]);
@@ -580,12 +610,12 @@ class Renderer {
       }
       return true;
     }
-    if (name == "each") {
+    if (helper == ast::Builtin::each) {
       if (args.empty()) throw RenderError("Must pass iterator to #each");
       text = each(args[0], call.fn, call.inverse, env);
       return true;
     }
-    if (name == "lookup") {
+    if (helper == ast::Builtin::lookup) {
       if (args.size() < 2) {
         value = nullptr;
         return false;
@@ -595,16 +625,18 @@ class Renderer {
         return false;
       }
       std::string field;
-      if (args[1]) append_js_string(field, *args[1]);
-      else field = "undefined";
+      if (args[1])
+        append_js_string(field, *args[1]);
+      else
+        field = "undefined";
       value = property(args[0], field);
       return false;
     }
-    if (name == "log") {
+    if (helper == ast::Builtin::log) {
       value = nullptr;
       return false;
     }
-    if (name == "helperMissing") {
+    if (helper == ast::Builtin::helper_missing) {
       if (!args.empty()) throw RenderError("Missing helper: \"helperMissing\"");
       value = nullptr;
       return false;
@@ -705,8 +737,10 @@ class Renderer {
     } else if (!context || context->is_null() || (context->is_bool() && !context->get_bool())) {
       render_into(inverse, self, env, nullptr);
     } else if (context->is_array()) {
-      if (!context->get_array().empty()) each_into(context, fn, inverse, env);
-      else render_into(inverse, self, env, nullptr);
+      if (!context->get_array().empty())
+        each_into(context, fn, inverse, env);
+      else
+        render_into(inverse, self, env, nullptr);
     } else {
       render_into(fn, context, env, nullptr);
     }
@@ -723,8 +757,10 @@ class Renderer {
         std::string text;
         const json::value* value = nullptr;
         if (invoke_helper(call, env, text, value)) {
-          if (stmt.escaped) append_escaped(out_, text);
-          else out_ += text;
+          if (stmt.escaped)
+            append_escaped(out_, text);
+          else
+            out_ += text;
           check_size();
         } else {
           append_value(value, stmt.escaped);
@@ -743,12 +779,13 @@ class Renderer {
     const bool has_args = !stmt.params.empty() || stmt.hash;
     const Kind kind = classify(path, has_args, env);
     if (kind == Kind::helper) {
-      const std::string name = simple_id(path) ? path.parts[0] : std::string();
+      const ast::Builtin helper = simple_id(path) ? path.builtin : ast::Builtin::none;
       Call call{&path, &stmt.params, stmt.hash.get(), stmt.program.get(), stmt.inverse.get(), stmt.loc};
       // The common built-ins render straight into the output.
-      if (simple_id(path) && (name == "each" || name == "if" || name == "unless" || name == "with") &&
+      if ((helper == ast::Builtin::each || helper == ast::Builtin::if_ || helper == ast::Builtin::unless ||
+           helper == ast::Builtin::with) &&
           !stmt.hash) {
-        render_builtin_block(name, call, env);
+        render_builtin_block(helper, call, env);
         return;
       }
       std::string text;
@@ -765,21 +802,23 @@ class Renderer {
     check_size();
   }
 
-  void render_builtin_block(const std::string& name, const Call& call, const Env& env) {
+  void render_builtin_block(ast::Builtin helper, const Call& call, const Env& env) {
     if (call.params->size() != 1) {
-      if (name == "each") throw RenderError("Must pass iterator to #each");
-      throw RenderError("#" + name + " requires exactly one argument");
+      if (helper == ast::Builtin::each) throw RenderError("Must pass iterator to #each");
+      throw RenderError("#" + call.callee->parts[0] + " requires exactly one argument");
     }
     const json::value* arg = evaluate(*(*call.params)[0], env);
     const json::value* self = env.scope ? env.scope->context : nullptr;
-    if (name == "each") {
+    if (helper == ast::Builtin::each) {
       each_into(arg, call.fn, call.inverse, env);
-    } else if (name == "with") {
-      if (!is_empty(arg)) render_into(call.fn, arg, env, nullptr, arg);
-      else render_into(call.inverse, self, env, nullptr);
+    } else if (helper == ast::Builtin::with) {
+      if (!is_empty(arg))
+        render_into(call.fn, arg, env, nullptr, arg);
+      else
+        render_into(call.inverse, self, env, nullptr);
     } else {
       bool positive = truthy(arg) && !is_empty(arg);
-      if (name == "unless") positive = !positive;
+      if (helper == ast::Builtin::unless) positive = !positive;
       render_into(positive ? call.fn : call.inverse, self, env, nullptr);
     }
     check_size();
@@ -788,7 +827,7 @@ class Renderer {
   // ---- partials ----
 
   struct ResolvedPartial {
-    const Program* program = nullptr;    // a template's root program, or a partial block / inline body
+    const Program* program = nullptr;     // a template's root program, or a partial block / inline body
     const Template* template_ = nullptr;  // set for registered partials
     const Env* closure = nullptr;         // set for inline partials and partial blocks
     const PartialBlock* partial_block = nullptr;
@@ -798,8 +837,10 @@ class Renderer {
     std::string name;
     if (stmt.path->kind == ExprKind::sub) {
       const json::value* value = evaluate(*stmt.path, env);
-      if (value) append_js_string(name, *value);
-      else name = "undefined";
+      if (value)
+        append_js_string(name, *value);
+      else
+        name = "undefined";
     } else if (stmt.path->kind == ExprKind::string) {
       name = std::string(stmt.path->literal.as_string());
     } else {
@@ -936,7 +977,7 @@ class Renderer {
   std::string& out_;
   std::size_t start_size_ = out_.size();
   int depth_ = 0;
-  std::deque<json::value> arena_;
+  std::forward_list<json::value> arena_;  // computed values; allocates nothing until one is needed
   std::map<const Expr*, std::unique_ptr<Expr>> literal_paths_;
 };
 

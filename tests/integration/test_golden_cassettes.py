@@ -24,6 +24,28 @@ MISSING_ID = "999999999"
 # Values the real API and Postroom both may leave null where the other has a number or a time.
 NULLABLE_KEYS = {"limit", "expires_at", "last_message_sent_at"}
 
+# The Email Sandbox: messages, attachments and sandbox-mode sending (POST /api/send|batch/{inbox_id}). Recorded inbox,
+# message and attachment ids map onto messages captured into the bootstrap inbox before replay (sandbox_fixture).
+SANDBOX_FAMILIES = ["Mailtrap_SandboxMessagesAPI", "Mailtrap_SandboxAttachmentsAPI", "Mailtrap_Client"]
+NOT_YET = {"/_forward_message/": "forwarding a captured message is not implemented yet",
+           "/_spam_score/": "spam reports are not implemented yet",
+           "/_html_analysis/": "the HTML check (analyze) is not implemented yet"}
+
+
+def skip_reason(path):
+    """Why a cassette is not replayed yet, or None."""
+    name = os.path.relpath(path, CASSETTES)
+    for part, reason in NOT_YET.items():
+        if part in name:
+            return reason
+    if name.startswith("Mailtrap_Client/"):
+        request = load_cassette(path)[0]["request"]
+        if not request["uri"].startswith("https://sandbox.api.mailtrap.io"):
+            return "only the sandbox stream is implemented: transactional and bulk sending are not"
+        if "template_uuid" in (request.get("body", {}).get("string") or ""):
+            return "sending with template_uuid waits for email templates"
+    return None
+
 
 class _Loader(yaml.SafeLoader):
     pass
@@ -94,8 +116,83 @@ class GoldenCassettes(unittest.TestCase):
         self.assertEqual(status, 200, body)
         return body
 
+    def capture(self, subject="Hello from Mailtrap"):
+        """Captures a message shaped like the recorded ones, with an attachment, into the bootstrap inbox through
+        POST /api/send/{inbox_id}; returns its id."""
+        status, body, _ = self.inst.request("POST", f"/api/send/{self.boot['inbox_id']}", self.token, {
+            "from": {"email": "reply@demomailtrap.co"}, "to": [{"email": "alex.d@railsware.com"}], "subject": subject,
+            "text": "Welcome to Mailtrap!", "html": "<h1>Welcome to Mailtrap!</h1>",
+            "attachments": [{"content": base64.b64encode(b"example 2").decode(), "filename": "example_2.txt"}]})
+        self.assertEqual(status, 200, body)
+        return body["message_ids"][0]
+
+    def sandbox_fixture(self):
+        """Two captured messages to the same recipient (newest first, as listed) and the newer one's attachment;
+        made once, and again should a replay have removed them."""
+        cls = type(self)
+        fixture = getattr(cls, "_sandbox_fixture", None)
+        if fixture:
+            status, _, _ = self.inst.request(
+                "GET", f"/api/inboxes/{self.boot['inbox_id']}/messages/{fixture['message']}", self.token)
+            if status == 200:
+                return fixture
+        older = self.capture()
+        message = self.capture()
+        status, attachments, _ = self.inst.request(
+            "GET", f"/api/inboxes/{self.boot['inbox_id']}/messages/{message}/attachments", self.token)
+        self.assertEqual((status, len(attachments)), (200, 1), attachments)
+        cls._sandbox_fixture = {"inbox": str(self.boot["inbox_id"]), "message": message, "older": older,
+                                "attachment": str(attachments[0]["id"])}
+        return cls._sandbox_fixture
+
+    def sandbox_rewrite(self, text, cassette):
+        """Recorded inbox, message and attachment ids → the fixture's (a fresh message for a delete, an id nobody has
+        for 999999); `last_id` → the newest fixture when the recording found older messages, else 1."""
+        if not cassette.startswith(tuple(f + "/" for f in SANDBOX_FAMILIES)):
+            return text
+        fixture = self.sandbox_fixture()
+        text = re.sub(r"/(inboxes|api/send|api/batch)/\d+", lambda m: f"/{m[1]}/{fixture['inbox']}", text)
+
+        def message(m):
+            if m[1] == "999999":
+                return "/messages/" + MISSING_ID
+            if m[1] == "-1":
+                return m[0]
+            return "/messages/" + (self.capture("To delete") if "_delete/" in cassette else fixture["message"])
+        text = re.sub(r"/messages/(-?\d+)", message, text)
+        text = re.sub(r"/attachments/(\d+)", lambda m: "/attachments/" + fixture["attachment"], text)
+        found_older = {}
+        for interaction in load_cassette(os.path.join(CASSETTES, cassette)):
+            for last_id in re.findall(r"last_id=(\d+)", interaction["request"]["uri"]):
+                found_older[last_id] = (interaction["response"]["body"].get("string") or "").strip() not in ("", "[]")
+        return re.sub(r"last_id=(\d+)", lambda m: "last_id=" + (fixture["message"] if found_older.get(m[1]) else "1"),
+                      text)
+
+    def sandbox_expectations(self, name, expected, actual):
+        """What the real API itself answers in more than one way, aligned before the shape comparison."""
+        if isinstance(expected, list):
+            self.assertEqual(bool(actual), bool(expected), f"{name}: the recording's list was {len(expected)} long")
+        for message in expected if isinstance(expected, list) else [expected]:
+            if isinstance(message, dict) and "blacklists_report_info" in message:
+                # `false` or a report object (§4.2); Postroom runs no blacklist lookups.
+                if isinstance(message["blacklists_report_info"], dict):
+                    message["blacklists_report_info"] = False
+                # The fixtures were sent without a template: null (the real API has both 0 and null for that), while
+                # some recorded messages came from one (an id and an object).
+                message["template_id"] = message["template_variables"] = None
+        if name.startswith("Mailtrap_SandboxMessagesAPI/_mail_headers/") and "headers" in expected:
+            # A map of the message's own header names: the recorded ones are there too, all strings.
+            self.assertLessEqual(set(expected["headers"]), set(actual["headers"]), name)
+            self.assertTrue(all(isinstance(v, str) for v in actual["headers"].values()), actual)
+            actual = {"headers": {k: actual["headers"][k] for k in expected["headers"]}}
+        if name.startswith("Mailtrap_Client/") and expected == {"success": True}:
+            # Older recordings of sandbox sends lack message_ids, which current ones and every SDK expect (§3.1).
+            expected = {"success": True, "message_ids": ["1"]}
+        return expected, actual
+
     def rewrite(self, text, cassette):
         """Maps the recorded account, organization and object ids onto this installation's."""
+        text = self.sandbox_rewrite(text, cassette)
         account = str(self.boot["account_id"])
         text = text.replace(RECORDED_ACCOUNT, account).replace(RECORDED_REAL_ACCOUNT, account)
         text = text.replace(RECORDED_ORG, str(self.boot["organization_id"]))
@@ -140,10 +237,15 @@ class GoldenCassettes(unittest.TestCase):
             if status == 204:
                 self.assertEqual(actual, b"", "204 has an empty body")
                 continue
-            # Postroom always answers JSON (the recorded 400 of a nameless sub-account was text/html).
-            self.assertEqual(headers.get("content-type"), "application/json; charset=utf-8", name)
             recorded_body = recorded["body"].get("string") or ""
             recorded_type = (recorded["headers"].get("Content-Type") or [""])[0]
+            if status == 200 and "json" not in recorded_type:
+                # Message bodies (body.html, .htmlsource, .txt, .raw, .eml): the recorded type, and some content.
+                self.assertEqual(headers.get("content-type"), recorded_type, name)
+                self.assertTrue(actual, f"{name}: an empty body")
+                continue
+            # Otherwise Postroom always answers JSON (the recorded 400 of a nameless sub-account was text/html).
+            self.assertEqual(headers.get("content-type"), "application/json; charset=utf-8", name)
             if "json" not in recorded_type:
                 self.assertIsInstance(actual, (dict, list), name)
                 continue
@@ -156,18 +258,24 @@ class GoldenCassettes(unittest.TestCase):
                 expected = [e for e in expected if e["specifier_type"] == "User"]
                 actual = [a for a in actual if a["specifier_type"] == "User"]
                 self.assertTrue(actual, "the bootstrap admin is listed")
+            if name.startswith(tuple(f + "/" for f in SANDBOX_FAMILIES)):
+                expected, actual = self.sandbox_expectations(name, expected, actual)
             problems = shape_differences(expected, actual)
             self.assertEqual(problems, [], f"{name}\nrecorded: {expected}\npostroom: {actual}")
 
 
 def _make_test(path):
+    reason = skip_reason(path)
+
     def test(self):
+        if reason:
+            self.skipTest(reason)
         self.replay(path)
     return test
 
 
-_paths = sorted(p for family in FAMILIES for p in glob.glob(os.path.join(CASSETTES, family, "**", "*.yml"),
-                                                               recursive=True))
+_paths = sorted(p for family in FAMILIES + SANDBOX_FAMILIES
+                for p in glob.glob(os.path.join(CASSETTES, family, "**", "*.yml"), recursive=True))
 for _path in _paths:
     _name = "test_" + re.sub(r"\W+", "_", os.path.relpath(_path, CASSETTES)[len("Mailtrap_"):-4]).lower()
     setattr(GoldenCassettes, _name, _make_test(_path))
@@ -176,6 +284,10 @@ for _path in _paths:
 class CassettesArePresent(unittest.TestCase):
     def test_all_six_families_were_found(self):
         self.assertGreaterEqual(len(_paths), 23, f"cassettes not found under {CASSETTES}")
+
+    def test_sandbox_families_were_found(self):
+        for family in SANDBOX_FAMILIES:
+            self.assertTrue(any(f"/{family}/" in p for p in _paths), f"{family} cassettes not found under {CASSETTES}")
 
 
 if __name__ == "__main__":

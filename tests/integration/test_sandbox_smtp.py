@@ -42,7 +42,8 @@ def read_reply(sock):
 class SandboxSmtpTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.sb = Sandbox(["--sandbox-rate", "0", "--sandbox-wait-max", "10"])
+        # Many API calls in a few seconds from one token: the API rate limit is not what these tests are about.
+        cls.sb = Sandbox(["--sandbox-rate", "0", "--sandbox-wait-max", "10", "--rate-limit-requests", "100000"])
 
     @classmethod
     def tearDownClass(cls):
@@ -200,6 +201,31 @@ class SandboxSmtpTest(unittest.TestCase):
             self.assertEqual(self.sb.api("GET", f"{self.sb.inbox_path(b['id'])}/messages/{mid}/body.raw")[0], 404)
         self.assertEqual(self.sb.inbox(a["id"])["emails_count"], 6)
         self.assertEqual(self.sb.inbox(b["id"])["emails_count"], 3)
+
+    def test_reset_credentials_and_a_deleted_sandbox(self):
+        inbox = self.new_inbox()
+        alias = self.sb.ok("PATCH", self.sb.inbox_path(inbox["id"]) + "/toggle_email_username")["email_username"]
+        reset = self.sb.ok("PATCH", self.sb.inbox_path(inbox["id"]) + "/reset_credentials")
+        self.assertNotEqual((reset["username"], reset["password"]), (inbox["username"], inbox["password"]))
+        with self.sb.smtp() as client:
+            with self.assertRaises(smtplib.SMTPAuthenticationError) as caught:
+                client.login(inbox["username"], inbox["password"])
+            self.assertEqual(caught.exception.smtp_error, b"5.7.0 Invalid login or password")
+        with self.sb.smtp(reset) as client:
+            queued_id(deliver(client, "sam@example.com", ["rita@example.com"], make_message("new credentials")))
+            # The sandbox is deleted while this session is logged in to it: its next message is refused for good.
+            self.assertEqual(client.mail("sam@example.com")[0], 250)
+            self.assertEqual(client.rcpt("rita@example.com")[0], 250)
+            self.assertEqual(self.sb.api("DELETE", self.sb.inbox_path(inbox["id"]))[0], 200)
+            self.assertEqual(client.data(make_message("after delete")),
+                             (554, b"5.5.1 Error: no sandbox for this email"))
+        with self.sb.smtp() as client:
+            with self.assertRaises(smtplib.SMTPAuthenticationError) as caught:
+                client.login(reset["username"], reset["password"])
+            self.assertEqual(caught.exception.smtp_error, b"5.7.0 Invalid login or password")
+            self.assertEqual(client.mail("sam@example.com")[0], 250)
+            self.assertEqual(client.rcpt(f"{alias}@{EMAIL_DOMAIN}"), (554, b"5.5.1 Error: no sandbox for this email"))
+        self.assertEqual(self.sb.api("GET", self.sb.inbox_path(inbox["id"]) + "/messages")[0], 404)
 
     # ---- other real clients
 
@@ -529,6 +555,18 @@ class SandboxSmtpTest(unittest.TestCase):
         status, body, _ = self.wait(inbox["id"], search="subject:wakeup", after_id=mid, timeout=1)
         self.assertEqual(status, 408, "after_id skips what is already there")
 
+        # after_id: the next match, not the one already seen
+        waiter = threading.Thread(target=lambda: result.update(
+            answer=self.wait(inbox["id"], search="wakeup", after_id=mid, timeout=8)))
+        waiter.start()
+        time.sleep(0.3)
+        with self.sb.smtp(inbox) as client:
+            newer = queued_id(deliver(client, "sam@example.com", ["rita@example.com"], make_message("wakeup again")))
+        waiter.join(timeout=10)
+        status, body, elapsed = result["answer"]
+        self.assertEqual((status, body["id"], body["subject"]), (200, newer, "wakeup again"))
+        self.assertLess(elapsed, 6)
+
     # ---- search
 
     def test_search_syntax(self):
@@ -665,6 +703,22 @@ class SandboxSmtpTest(unittest.TestCase):
             self.assertEqual(self.sb.api("GET", f"{self.sb.inbox_path(inbox['id'])}/messages/{mid}/mail_headers")[0],
                              200, name)
         self.assertEqual(self.sb.subjects(inbox["id"], "subject:broken"), ["broken mime"])
+
+    def test_long_lines_and_large_messages_are_kept_intact(self):
+        inbox = self.new_inbox()
+        long_line = (b"Subject: one long line\r\nContent-Type: text/html\r\n\r\n<p>" + b"a" * 300000 +
+                     b"</p>\r\n.dot after the long line\r\n")
+        large = make_message("large", text="".join(f"line {n} of a long text body\n" for n in range(60000)))
+        self.assertGreater(len(large), 1_500_000)
+        with self.sb.smtp(inbox, timeout=30) as client:
+            long_id = queued_id(deliver(client, "sam@example.com", ["rita@example.com"], long_line))
+            large_id = queued_id(deliver(client, "sam@example.com", ["rita@example.com"], large,
+                                         mail_options=[f"SIZE={len(large)}"]))
+        self.assertEqual(self.sb.part(inbox["id"], long_id, "body.raw")[1], long_line)
+        self.assertEqual(self.sb.part(inbox["id"], long_id, "body.htmlsource")[1],
+                         b"<p>" + b"a" * 300000 + b"</p>\r\n.dot after the long line\r\n")
+        self.assertEqual(self.sb.part(inbox["id"], large_id, "body.raw")[1], large)
+        self.assertEqual([m["email_size"] for m in self.sb.messages(inbox["id"], "subject:large")], [len(large)])
 
     def test_every_corpus_message_is_accepted_and_stored(self):
         root = os.path.join(SHARED, "testdata", "mime")

@@ -460,6 +460,9 @@ class SmtpServerLifecycleTest(RawMixin, unittest.TestCase):
         try:
             idle = self.raw(server.ports["plain"])
             self.assertEqual(idle.reply()[0], 220)
+            idle_tls = self.raw(server.ports["implicit_tls"])
+            idle_tls.sock = server.tls.wrap_socket(idle_tls.sock, server_hostname="localhost")
+            self.assertEqual(idle_tls.reply()[0], 220)
             busy = self.raw(server.ports["plain"])
             self.assertEqual(busy.reply()[0], 220)
             busy.send("EHLO b\r\nMAIL FROM:<a@example.com>\r\nRCPT TO:<slow@example.com>\r\nDATA\r\n")
@@ -468,6 +471,7 @@ class SmtpServerLifecycleTest(RawMixin, unittest.TestCase):
             time.sleep(0.3)  # the backend is now committing (1 s)
             server.process.send_signal(signal.SIGTERM)
             self.assertEqual(idle.reply(), (421, ["421 4.3.2 postroom.test Service shutting down"]))
+            self.assertEqual(idle_tls.reply(), (421, ["421 4.3.2 postroom.test Service shutting down"]))
             self.assertEqual(busy.reply()[0], 250)  # the in-flight message is acknowledged
             self.assertEqual(busy.reply()[0], 421)
             self.assertTrue(busy.closed())

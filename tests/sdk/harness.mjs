@@ -39,10 +39,14 @@ export async function startPostroom() {
     execFileSync(BIN, ["admin", "bootstrap", "--data-dir", dataDir, ...dbArgs, "--json"], { encoding: "utf8" }),
   );
   const port = await freePort();
+  // Its own sandbox SMTP port too: servers of parallel suites must not compete for the default 2525.
+  const smtpPort = await freePort();
   const log = openSync(path.join(dir, "server.log"), "w");
-  const child = spawn(BIN, ["serve", "--data-dir", dataDir, ...dbArgs, "--http", `127.0.0.1:${port}`], {
-    stdio: ["ignore", log, log],
-  });
+  const child = spawn(
+    BIN,
+    ["serve", "--data-dir", dataDir, ...dbArgs, "--http", `127.0.0.1:${port}`, "--sandbox-smtp", `127.0.0.1:${smtpPort}`],
+    { stdio: ["ignore", log, log] },
+  );
   const base = `http://127.0.0.1:${port}`;
   for (let i = 0; ; i++) {
     try {
@@ -56,6 +60,7 @@ export async function startPostroom() {
   return {
     base,
     boot,
+    smtpPort,
     async stop() {
       child.kill("SIGTERM");
       await new Promise((r) => child.once("exit", r));

@@ -80,7 +80,7 @@ test("inboxes: the object describes this installation", async () => {
   assert.equal(inbox.password, boot.smtp_password);
   assert.equal(inbox.status, "active");
   assert.equal(inbox.domain, "127.0.0.1");
-  assert.deepEqual(inbox.smtp_ports, [2525]);
+  assert.deepEqual(inbox.smtp_ports, [server.smtpPort]);
   assert.deepEqual(inbox.pop3_ports, []);
   assert.equal(inbox.api_domain, "127.0.0.1");
   assert.equal(inbox.email_domain, "inbox.postroom.test");
@@ -126,6 +126,31 @@ test("inboxes: create, list, update, clean, mark read, reset credentials, delete
   await assert.rejects(inboxes.delete(created.id), { message: "Not Found" });
   for (const call of ["cleanInbox", "markAsRead", "resetCredentials", "enableEmailAddress", "resetEmailAddress"])
     await assert.rejects(inboxes[call](created.id), { message: "Not Found" }, call);
+});
+
+test("inboxes: counts follow captured messages; all_read and clean act on them", async () => {
+  const inboxes = admin.testing.inboxes;
+  const inbox = await inboxes.create(boot.project_id, "Counted");
+  const sender = sdkClient(server, { token: boot.api_token, sandbox: true, testInboxId: inbox.id });
+  for (const subject of ["one", "two"])
+    await sender.send({ from: { email: "app@example.com" }, to: [{ email: "user@example.com" }], subject, text: "hi" });
+
+  const filled = await inboxes.getInboxAttributes(inbox.id);
+  assert.equal(filled.emails_count, 2);
+  assert.equal(filled.emails_unread_count, 2);
+  assert.equal(filled.used, true);
+  assert.equal(typeof filled.last_message_sent_at, "string");
+  const listed = (await admin.testing.projects.getById(boot.project_id)).inboxes.find((i) => i.id === inbox.id);
+  assert.equal(listed.emails_count, 2, "projects show the same counts");
+
+  const read = await inboxes.markAsRead(inbox.id);
+  assert.equal(read.emails_count, 2);
+  assert.equal(read.emails_unread_count, 0);
+
+  const cleaned = await inboxes.cleanInbox(inbox.id);
+  assert.equal(cleaned.emails_count, 0);
+  assert.equal(cleaned.used, true, "used means a message was ever captured");
+  assert.deepEqual(await admin.testing.messages.get(inbox.id), []);
 });
 
 test("inboxes: the email address can be enabled, edited and reset; its hash stays", async () => {

@@ -141,8 +141,8 @@ std::string run_render_case(const json::object& c, const json::value& template_s
     const std::string out = tmpl->render(data, render_options);
     if (exception && !(exception->is_bool() && !exception->get_bool())) return "expected an error, got: " + out;
     const std::string expected(c.at("expected").as_string());
-    if (out != expected) return "expected " + json::serialize(json::string(expected)) + ", got " +
-                                json::serialize(json::string(out));
+    if (out != expected)
+      return "expected " + json::serialize(json::string(expected)) + ", got " + json::serialize(json::string(out));
     return {};
   } catch (const std::exception& error) {
     if (exception && message_matches(*exception, error.what())) return {};
@@ -231,8 +231,10 @@ int main(int argc, char** argv) {
       }
       ++tally.eligible;
       const std::string failure = run_handlebars_case(file, c);
-      if (failure.empty()) ++tally.passed;
-      else tally.failed.push_back(describe(c) + " " + json::serialize(c.at("template")) + ": " + failure);
+      if (failure.empty())
+        ++tally.passed;
+      else
+        tally.failed.push_back(describe(c) + " " + json::serialize(c.at("template")) + ": " + failure);
     }
   }
 
@@ -252,8 +254,10 @@ int main(int argc, char** argv) {
       ++tally.eligible;
       const std::string failure =
           run_render_case(c, c.at("template"), c.if_contains("partials"), c.at("data"), nullptr, mustache_options);
-      if (failure.empty()) ++tally.passed;
-      else tally.failed.push_back(std::string(c.at("name").as_string()) + ": " + failure);
+      if (failure.empty())
+        ++tally.passed;
+      else
+        tally.failed.push_back(std::string(c.at("name").as_string()) + ": " + failure);
     }
   }
 

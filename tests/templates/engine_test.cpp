@@ -103,8 +103,7 @@ TEST(TemplatesRender, EachOverArraysAndObjects) {
             "0truefalsea;1falsetrueb;");
   // Object.keys order: integer-like keys first, ascending.
   EXPECT_EQ(render("{{#each o}}{{@key}}={{.}},{{/each}}", R"({"o":{"b":1,"2":2,"a":3,"1":4}})"), "1=4,2=2,b=1,a=3,");
-  EXPECT_EQ(render("{{#each l as |item i|}}{{i}}:{{item.n}} {{/each}}", R"({"l":[{"n":"x"},{"n":"y"}]})"),
-            "0:x 1:y ");
+  EXPECT_EQ(render("{{#each l as |item i|}}{{i}}:{{item.n}} {{/each}}", R"({"l":[{"n":"x"},{"n":"y"}]})"), "0:x 1:y ");
   EXPECT_EQ(render("{{#each l}}x{{else}}empty{{/each}}", R"({"l":[]})"), "empty");
 }
 
@@ -148,9 +147,9 @@ TEST(TemplatesRender, OutputSizeIsCapped) {
   options.max_output_bytes = 1000;
   json::array many;
   for (int i = 0; i < 500; ++i) many.push_back(i);
-  EXPECT_THROW(Template::compile("{{#each l}}{{#each ../l}}xx{{/each}}{{/each}}")
-                   ->render(json::object{{"l", many}}, options),
-               RenderError);
+  EXPECT_THROW(
+      Template::compile("{{#each l}}{{#each ../l}}xx{{/each}}{{/each}}")->render(json::object{{"l", many}}, options),
+      RenderError);
 }
 
 TEST(TemplatesRender, StrictModeReportsMissingVariables) {
@@ -170,9 +169,8 @@ TEST(TemplatesAnalysis, ListsVariablesAndPartials) {
   const TemplatePtr tmpl = Template::compile(
       "{{user.name}} {{#each order.items as |item|}}{{item.sku}}{{name}}{{../currency}}{{/each}}"
       "{{#with company}}{{title}}{{/with}}{{#if flag}}{{/if}}{{> footer}}{{@index}}");
-  EXPECT_EQ(tmpl->variables(),
-            (std::vector<std::string>{"company", "company.title", "currency", "flag", "order.items",
-                                      "order.items.[].name", "order.items.[].sku", "user.name"}));
+  EXPECT_EQ(tmpl->variables(), (std::vector<std::string>{"company", "company.title", "currency", "flag", "order.items",
+                                                         "order.items.[].name", "order.items.[].sku", "user.name"}));
   EXPECT_EQ(tmpl->partial_names(), std::vector<std::string>{"footer"});
 }
 

@@ -88,7 +88,8 @@ class PipelineTest : public ::testing::Test {
     accounts = std::make_unique<accounts::AccountsService>(*db, clock);
     boot = accounts->bootstrap("admin@example.test");
     inboxes = std::make_unique<sandbox::InboxesService>(*db, clock, Config{});
-    services = std::make_unique<api::Services>(api::Services{*accounts, *db, metrics, *inboxes});
+    services = std::make_unique<api::Services>(
+        api::Services{.accounts = *accounts, .database = *db, .metrics = metrics, .inboxes = *inboxes});
     api::add_all_routes(router, *services);
     pipeline = std::make_unique<Pipeline>(router, *db, *accounts, limiter, metrics);
   }

@@ -4,6 +4,7 @@
 #include "http/api/routes.h"
 #include "http/api/sandbox_json.h"
 #include "http/json.h"
+#include "sandbox/events.h"
 
 namespace postroom::http::api {
 
@@ -114,8 +115,16 @@ void add_inboxes_routes(Router& router, Services& services) {
     for (const auto& [suffix, action, min_level] : actions) {
       router.add_account_route(
           "PATCH", item + suffix, rules::inbox_level("inbox_id", min_level),
-          [&inboxes, reply, action = action](Context& context) {
-            return reply((inboxes.*action)(context.principal, context.account_id, context.id_param("inbox_id")));
+          [&inboxes, &services, reply, action = action, suffix = suffix](Context& context) {
+            const std::int64_t inbox_id = context.id_param("inbox_id");
+            Response response = reply((inboxes.*action)(context.principal, context.account_id, inbox_id));
+            // Live views and waiters learn about changes to many messages at once.
+            if (services.sandbox_events && (suffix == "/clean" || suffix == "/all_read")) {
+              services.sandbox_events->publish({suffix == "/clean" ? sandbox::SandboxEvent::Type::inbox_cleaned
+                                                                   : sandbox::SandboxEvent::Type::inbox_all_read,
+                                                context.account_id, inbox_id, 0});
+            }
+            return response;
           });
     }
   }

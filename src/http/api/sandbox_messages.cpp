@@ -18,7 +18,8 @@ using accounts::level::admin;
 using accounts::level::viewer;
 using sandbox::MessageSummary;
 
-// Rails' number_to_human_size, which the real API uses: "691 Bytes", "1.65 KB", "2.3 MB".
+// Rails' number_to_human_size with two significant digits, as the real API answers: "691 Bytes", "1.2 KB" (1213
+// bytes), "12 KB" (11842), "1.9 MB" (2034337) in the recordings.
 static std::string human_size(std::int64_t bytes) {
   if (bytes < 1024) return std::to_string(bytes) + (bytes == 1 ? " Byte" : " Bytes");
   static constexpr const char* units[] = {"KB", "MB", "GB", "TB"};
@@ -28,8 +29,11 @@ static std::string human_size(std::int64_t bytes) {
     value /= 1024;
     ++unit;
   }
-  // Three significant digits, insignificant zeros dropped.
-  const int decimals = value >= 100 ? 0 : value >= 10 ? 1 : 2;
+  // Rounded to two significant digits (half up), insignificant zeros dropped.
+  const int integer_digits = static_cast<int>(std::floor(std::log10(value))) + 1;
+  const double scale = std::pow(10.0, 2 - integer_digits);
+  value = std::round(value * scale) / scale;
+  const int decimals = std::max(0, 2 - integer_digits);
   std::string text = fmt::format("{:.{}f}", value, decimals);
   if (text.find('.') != std::string::npos) {
     while (text.back() == '0') text.pop_back();
@@ -162,8 +166,12 @@ void add_sandbox_messages_routes(Router& router, Services& services) {
     router.add_account_route("PATCH", one, write, [&messages](Context& context) {
       const json::value body = parse_body(context.request);
       const json::object* message = optional_object(as_object(body, ""), "message", "");
-      const json::object empty;
-      const bool is_read = optional_bool(message ? *message : empty, "is_read", "message");
+      // A PATCH changes only what it names: without is_read (the Node SDK then sends {"message":{}}) nothing changes.
+      const json::value* named = message ? message->if_contains("is_read") : nullptr;
+      if (!named || named->is_null())
+        return json_response(200, message_json(context, messages.get(context.account_id, context.id_param("inbox_id"),
+                                                                     context.id_param("message_id"))));
+      const bool is_read = optional_bool(*message, "is_read", "message");
       return json_response(200,
                            message_json(context, messages.set_read(context.account_id, context.id_param("inbox_id"),
                                                                    context.id_param("message_id"), is_read)));

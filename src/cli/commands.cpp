@@ -151,8 +151,8 @@ int run_serve(const Config& config) {
   services.max_wait_seconds = config.sandbox.wait_max_seconds;
   services.sandbox_events = &sandbox_events;
   services.public_url = config.effective_public_url();
-  email_templates::TemplatesService email_templates_service(
-      *db, clock, {.max_templates_per_account = config.max_email_templates});
+  email_templates::TemplatesService email_templates_service(*db, clock,
+                                                            {.max_templates_per_account = config.max_email_templates});
   services.templates = &email_templates_service;
   http::api::add_all_routes(router, services);
   RateLimiter rate_limiter(config.rate_limit_requests, config.rate_limit_window_seconds);
@@ -176,6 +176,7 @@ int run_serve(const Config& config) {
     // SQLite reads are local and never wait for a commit; PostgreSQL reads wait on the network.
     options.run_inline = [&pipeline](http::Request& request) { return pipeline.classify(request); };
   }
+  options.long_running = [&pipeline](const http::Request& request) { return pipeline.long_running(request); };
   http::Server server(options, [&pipeline](const http::Request& request) { return pipeline.handle(request); });
   for (const HostPort& bound : server.start()) spdlog::info("listening on {}", bound.to_string());
   sandbox::SmtpCapture capture(inboxes, messages, config.sandbox);

@@ -223,4 +223,14 @@ std::vector<std::string> TemplatesService::variables(std::int64_t account_id, st
   return {all.begin(), all.end()};
 }
 
+std::vector<std::string> TemplatesService::missing_variables(std::int64_t account_id, std::int64_t id,
+                                                             const boost::json::value& test_data) {
+  const auto entry = compiled(get(account_id, id));
+  std::set<std::string> all;
+  for (const auto* part : {&entry->subject, &entry->html, &entry->text}) {
+    for (auto& name : (*part)->missing_variables(test_data)) all.insert(std::move(name));
+  }
+  return {all.begin(), all.end()};
+}
+
 }  // namespace postroom::email_templates

@@ -47,6 +47,9 @@ class TemplatesService {
 
   // Every variable the template's subject and bodies read ("Test Data"), sorted.
   std::vector<std::string> variables(std::int64_t account_id, std::int64_t id);
+  // The variables() that `test_data` does not provide, i.e. what would render empty.
+  std::vector<std::string> missing_variables(std::int64_t account_id, std::int64_t id,
+                                             const boost::json::value& test_data);
 
  private:
   struct Compiled {

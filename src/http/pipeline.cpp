@@ -169,6 +169,13 @@ bool Pipeline::classify(Request& request) const {
   return read_only;
 }
 
+bool Pipeline::long_running(const Request& request) const {
+  if (request.match) return request.match->route && request.match->route->blocks;
+  std::unordered_map<std::string, std::string> params;
+  const Route* route = router_.match(request.method, request.path, params);
+  return route && route->blocks;
+}
+
 Response Pipeline::handle(const Request& request) {
   const auto started = std::chrono::steady_clock::now();
   const Route* route = nullptr;

@@ -23,6 +23,9 @@ class Pipeline {
   // Matches the route once and keeps the match on the request; true when its handler only reads
   // (see Route::writes), so it may run on an I/O thread.
   bool classify(Request& request) const;
+  // True when the request's route may block for long (long polling), so the server runs it on a pool of its
+  // own instead of the request workers.
+  bool long_running(const Request& request) const;
 
  private:
   Response dispatch(const Request& request, const Route*& route);

@@ -92,6 +92,7 @@ struct Route {
   // database they can run on an I/O thread; a GET that writes must be registered with writes = true.
   bool writes = true;
   bool sending_errors = false;
+  bool blocks = false;  // may wait a long time (long polling): runs on the server's long-running pool
 };
 
 struct RouteMatch {

@@ -66,6 +66,7 @@ struct Server::Impl {
   std::vector<std::unique_ptr<asio::io_context>> contexts;
   std::atomic<std::size_t> next_context{0};
   asio::thread_pool workers;
+  asio::thread_pool long_running;
   ssl::context tls{ssl::context::tls_server};
   std::vector<std::unique_ptr<tcp::acceptor>> acceptors;
   std::vector<bool> acceptor_is_tls;
@@ -80,7 +81,10 @@ struct Server::Impl {
   bool done = false;
 
   Impl(ServerOptions o, Handler h)
-      : options(std::move(o)), handler(std::move(h)), workers(static_cast<std::size_t>(options.worker_threads)) {
+      : options(std::move(o)),
+        handler(std::move(h)),
+        workers(static_cast<std::size_t>(options.worker_threads)),
+        long_running(static_cast<std::size_t>(std::max(1, options.long_running_threads))) {
     for (int i = 0; i < std::max(1, options.io_threads); ++i) contexts.push_back(std::make_unique<asio::io_context>(1));
   }
 
@@ -261,6 +265,9 @@ struct Server::Impl {
         try {
           if (options.run_inline && options.run_inline(request))
             response = handler(request);
+          else if (options.long_running && options.long_running(request))
+            response = co_await asio::co_spawn(
+                long_running, [&]() -> awaitable<Response> { co_return handler(request); }, use_awaitable);
           else
             response = co_await asio::co_spawn(
                 workers, [&]() -> awaitable<Response> { co_return handler(request); }, use_awaitable);
@@ -426,6 +433,7 @@ void Server::shutdown(std::chrono::seconds grace) {
   for (auto& thread : impl.threads) thread.join();
   impl.threads.clear();
   impl.workers.join();
+  impl.long_running.join();
   {
     std::lock_guard lock(impl.done_mutex);
     impl.done = true;

@@ -28,6 +28,10 @@ struct ServerOptions {
   // two thread hops roughly doubles throughput on small machines.
   // It may annotate the request (the pipeline keeps its route match there).
   std::function<bool(Request&)> run_inline;
+  // Requests for which this returns true (long polling) run on a pool of their own, so waiting requests never
+  // hold the workers that everything else needs.
+  std::function<bool(const Request&)> long_running;
+  int long_running_threads = 64;
 };
 
 class Server {

@@ -279,8 +279,10 @@ Body MessagesService::body(std::int64_t account_id, std::int64_t inbox_id, std::
   switch (kind) {
     case BodyKind::raw:
       return {"text/plain; charset=utf-8", std::move(bytes)};
-    case BodyKind::eml:
-      return {"message/rfc822", std::move(bytes)};
+    case BodyKind::eml: {
+      const std::string subject = get(account_id, inbox_id, id).subject;
+      return {"message/rfc822", std::move(bytes), (subject.empty() ? "message" : subject) + ".eml"};
+    }
     default:
       break;
   }

@@ -40,6 +40,7 @@ enum class BodyKind { html, html_source, text, raw, eml };
 struct Body {
   std::string content_type;
   std::string content;
+  std::string download_name{};  // set when the part is served as a file ("<subject>.eml")
 };
 
 struct AttachmentContent {

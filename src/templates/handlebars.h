@@ -4,6 +4,7 @@
 // log) and partials are other templates. Depth and output size are capped.
 #include <boost/json/value.hpp>
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
@@ -65,6 +66,8 @@ struct RenderOptions {
   const boost::json::object* data = nullptr;  // extra @data variables
   std::size_t max_output_bytes = 8 * 1024 * 1024;
   int max_depth = 64;  // nested blocks and partials together
+  // Statements and block iterations executed: loops over loops that print nothing still end.
+  std::uint64_t max_steps = 50'000'000;
 };
 
 class Template {
@@ -81,6 +84,9 @@ class Template {
   std::vector<std::string> variables() const;
   // The names of the partials the template calls by a static name.
   std::vector<std::string> partial_names() const;
+  // The variables() that `data` does not provide ("Test Data": what a send would render as empty). A `[]`
+  // segment must hold in every element of the array; an empty array provides everything below it.
+  std::vector<std::string> missing_variables(const boost::json::value& data) const;
 
   const ast::Program& program() const { return program_; }
   const CompileOptions& options() const { return options_; }

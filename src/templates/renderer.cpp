@@ -316,6 +316,10 @@ class Renderer {
       env.partials = &inline_partials;
       inline_partials.env = env;
     }
+    steps_ += program.body.size() + 1;
+    if (steps_ > render_options_.max_steps) {
+      throw RenderError(fmt::format("Rendering exceeds {} steps", render_options_.max_steps));
+    }
     for (const Stmt& stmt : program.body) render_statement(stmt, env);
   }
 
@@ -977,6 +981,7 @@ class Renderer {
   std::string& out_;
   std::size_t start_size_ = out_.size();
   int depth_ = 0;
+  std::uint64_t steps_ = 0;
   std::forward_list<json::value> arena_;  // computed values; allocates nothing until one is needed
   std::map<const Expr*, std::unique_ptr<Expr>> literal_paths_;
 };

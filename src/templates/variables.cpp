@@ -144,4 +144,42 @@ std::vector<std::string> Template::partial_names() const {
   return {collector.partials.begin(), collector.partials.end()};
 }
 
+namespace {
+
+// Whether `data` provides the dotted path parts[from…] (see Template::missing_variables).
+bool provides(const boost::json::value& data, const std::vector<std::string>& parts, std::size_t from) {
+  if (from == parts.size()) return true;
+  if (parts[from] == "[]") {
+    const auto* array = data.if_array();
+    if (!array) return data.is_object() && provides(data, parts, from + 1);  // `each` over an object's values
+    for (const auto& element : *array) {
+      if (!provides(element, parts, from + 1)) return false;
+    }
+    return true;
+  }
+  if (const auto* object = data.if_object()) {
+    const auto* value = object->if_contains(parts[from]);
+    return value && provides(*value, parts, from + 1);
+  }
+  return false;
+}
+
+}  // namespace
+
+std::vector<std::string> Template::missing_variables(const boost::json::value& data) const {
+  std::vector<std::string> missing;
+  for (const std::string& variable : variables()) {
+    std::vector<std::string> parts;
+    std::size_t start = 0;
+    while (true) {
+      const std::size_t dot = variable.find('.', start);
+      parts.push_back(variable.substr(start, dot - start));
+      if (dot == std::string::npos) break;
+      start = dot + 1;
+    }
+    if (!provides(data, parts, 0)) missing.push_back(variable);
+  }
+  return missing;
+}
+
 }  // namespace postroom::templates

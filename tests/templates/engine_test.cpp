@@ -152,6 +152,17 @@ TEST(TemplatesRender, OutputSizeIsCapped) {
       RenderError);
 }
 
+TEST(TemplatesRender, SilentLoopsOverLoopsHitTheStepCap) {
+  RenderOptions options;
+  options.max_steps = 100'000;
+  json::array many;
+  for (int i = 0; i < 1000; ++i) many.push_back(i);
+  EXPECT_THROW(Template::compile("{{#each l}}{{#each ../l}}{{/each}}{{/each}}")
+                   ->render(json::object{{"l", many}}, options),
+               RenderError);
+  EXPECT_EQ(Template::compile("{{#each l}}{{/each}}")->render(json::object{{"l", many}}, options), "");
+}
+
 TEST(TemplatesRender, StrictModeReportsMissingVariables) {
   CompileOptions strict;
   strict.strict = true;
@@ -172,6 +183,16 @@ TEST(TemplatesAnalysis, ListsVariablesAndPartials) {
   EXPECT_EQ(tmpl->variables(), (std::vector<std::string>{"company", "company.title", "currency", "flag", "order.items",
                                                          "order.items.[].name", "order.items.[].sku", "user.name"}));
   EXPECT_EQ(tmpl->partial_names(), std::vector<std::string>{"footer"});
+}
+
+TEST(TemplatesAnalysis, ReportsVariablesTheTestDataLacks) {
+  const TemplatePtr tmpl =
+      Template::compile("{{user.name}} {{#each items}}{{sku}}{{price}}{{/each}}{{#if coupon}}{{coupon.code}}{{/if}}");
+  EXPECT_EQ(tmpl->missing_variables(json::parse(R"({"user":{"name":"A"},"items":[{"sku":1,"price":2},{"sku":3}]})")),
+            (std::vector<std::string>{"coupon", "coupon.code", "items.[].price"}));
+  EXPECT_EQ(tmpl->missing_variables(
+                json::parse(R"({"user":{"name":"A"},"items":[],"coupon":{"code":"X"}})")),
+            std::vector<std::string>{});
 }
 
 // ---- The product documentation's Handlebars guide ----

@@ -115,6 +115,8 @@ TEST_P(TemplatesServiceTest, ListsTheVariablesATemplateUses) {
       input("v", "Hi {{user.first}}", "{{#each items}}{{sku}}{{/each}}", "{{#with user}}{{last}}{{/with}}"));
   EXPECT_EQ(service->variables(boot.account_id, t.id),
             (std::vector<std::string>{"items", "items.[].sku", "user", "user.first", "user.last"}));
+  EXPECT_EQ(service->missing_variables(boot.account_id, t.id, boost::json::parse(R"({"user":{"first":"A"}})")),
+            (std::vector<std::string>{"items", "items.[].sku", "user.last"}));
 }
 
 INSTANTIATE_TEST_SUITE_P(Sqlite, TemplatesServiceTest, ::testing::Values("sqlite"));

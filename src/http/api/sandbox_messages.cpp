@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <cmath>
 
@@ -115,6 +116,19 @@ static std::optional<std::int64_t> integer_query(const Request& request, std::st
   return value;
 }
 
+// `attachment; filename="…"; filename*=UTF-8''…` (RFC 6266): an ASCII fallback and the exact UTF-8 name.
+static std::string attachment_disposition(std::string_view name) {
+  std::string ascii, encoded;
+  for (unsigned char c : name) {
+    ascii.push_back(c >= 0x20 && c < 0x7f && c != '"' && c != '\\' ? static_cast<char>(c) : '_');
+    if (std::isalnum(c) || c == '.' || c == '-' || c == '_' || c == '~')
+      encoded.push_back(static_cast<char>(c));
+    else
+      encoded += fmt::format("%{:02X}", c);
+  }
+  return "attachment; filename=\"" + ascii + "\"; filename*=UTF-8''" + encoded;
+}
+
 // Captured content is hostile: bodies are served so a browser never runs or sniffs them on our origin.
 static Response body_response(sandbox::Body body) {
   Response response;
@@ -125,6 +139,8 @@ static Response body_response(sandbox::Body body) {
       "Content-Security-Policy",
       "sandbox; default-src 'none'; img-src * data:; style-src 'unsafe-inline' *; font-src *");
   response.headers.emplace_back("X-Content-Type-Options", "nosniff");
+  if (!body.download_name.empty())
+    response.headers.emplace_back("Content-Disposition", attachment_disposition(body.download_name));
   return response;
 }
 
@@ -224,10 +240,9 @@ void add_sandbox_messages_routes(Router& router, Services& services) {
       response.content_type =
           content.attachment.content_type.empty() ? "application/octet-stream" : content.attachment.content_type;
       response.body = std::move(content.content);
-      std::string filename;
-      for (char c : content.attachment.filename)
-        if (c != '"' && c != '\\' && static_cast<unsigned char>(c) >= 0x20) filename.push_back(c);
-      response.headers.emplace_back("Content-Disposition", "attachment; filename=\"" + filename + "\"");
+      response.headers.emplace_back(
+          "Content-Disposition",
+          attachment_disposition(content.attachment.filename.empty() ? "attachment" : content.attachment.filename));
       response.headers.emplace_back("X-Content-Type-Options", "nosniff");
       response.headers.emplace_back("Content-Security-Policy", "sandbox; default-src 'none'");
       return response;

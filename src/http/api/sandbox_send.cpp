@@ -1,6 +1,7 @@
 // Email Sandbox sending over HTTP: POST /api/send/{inbox_id} and /api/batch/{inbox_id} with the Mailtrap send
 // JSON. Each message is built into MIME and captured exactly as if it had arrived over SMTP.
 #include "core/errors.h"
+#include "email_templates/service.h"
 #include "http/api/routes.h"
 #include "http/json.h"
 #include "mime/message.h"
@@ -21,12 +22,34 @@ json::object failure(std::vector<std::string> errors) {
   return {{"success", false}, {"errors", std::move(list)}};
 }
 
-SendOutcome capture_one(sandbox::MessagesService& messages, const Context& context,
-                        const sandbox::CaptureTarget& target, const mime::SendRequestResult& parsed) {
+SendOutcome capture_one(const Services& services, const Context& context, const sandbox::CaptureTarget& target,
+                        const mime::SendRequestResult& parsed) {
+  sandbox::MessagesService& messages = *services.messages;
   if (!parsed.ok()) return {400, failure(parsed.errors)};
-  const mime::OutgoingMessage& message = *parsed.message;
-  if (!message.template_uuid.empty())
-    return {400, failure({"template_uuid: email templates are not available on this server yet"})};
+  mime::OutgoingMessage message = *parsed.message;
+  std::optional<sandbox::TemplateUse> template_use;
+  if (!message.template_uuid.empty()) {
+    // Subject, HTML and text come from the account's template, rendered with template_variables.
+    if (!services.templates) return {400, failure({"email templates are not available on this server"})};
+    boost::system::error_code ec;
+    const json::value variables =
+        message.template_variables.empty() ? json::value(json::object()) : json::parse(message.template_variables, ec);
+    if (ec) return {400, failure({"'template_variables' must be a JSON object"})};
+    try {
+      const auto rendered = services.templates->render_for_send(context.account_id, message.template_uuid, variables);
+      message.subject = rendered.subject;
+      message.html = rendered.html;
+      message.text = rendered.text;
+      template_use = sandbox::TemplateUse{rendered.template_id, rendered.uuid, json::serialize(variables)};
+    } catch (const NotFound&) {
+      return {404, failure({"Template with uuid '" + message.template_uuid + "' not found"})};
+    } catch (const ValidationError& e) {
+      std::vector<std::string> errors;
+      for (const auto& [field, texts] : e.errors)
+        for (const auto& text : texts) errors.push_back(field + " " + text);
+      return {400, failure(std::move(errors))};
+    }
+  }
   const std::string raw = mime::build_message(message);
   if (static_cast<std::int64_t>(raw.size()) > messages.max_message_size(target))
     return {413,
@@ -46,7 +69,7 @@ SendOutcome capture_one(sandbox::MessagesService& messages, const Context& conte
   envelope.client_ip = context.request.remote_address;
   envelope.auth_user = "api token " + std::to_string(context.principal.id);
   envelope.via = "api";
-  const std::int64_t id = messages.capture(target, raw, envelope);
+  const std::int64_t id = messages.capture(target, raw, envelope, template_use);
   // One id per recipient, in to, cc, bcc order; the sandbox keeps one copy, so they are the same id.
   json::array ids;
   for (std::size_t i = 0; i < envelope.rcpt_to.size(); ++i) ids.emplace_back(std::to_string(id));
@@ -76,23 +99,23 @@ void add_sandbox_send_routes(Router& router, Services& services) {
 
   router.add(
       "POST", "/api/send/{inbox_id}", rule,
-      [&messages](Context& context) {
+      [&messages, &services](Context& context) {
         const sandbox::CaptureTarget target = target_of(messages, context);
         SendOutcome outcome =
-            capture_one(messages, context, target, mime::parse_send_request(parse_send_body(context.request)));
+            capture_one(services, context, target, mime::parse_send_request(parse_send_body(context.request)));
         return json_response(outcome.status, outcome.body);
       },
       options);
 
   router.add(
       "POST", "/api/batch/{inbox_id}", rule,
-      [&messages](Context& context) {
+      [&messages, &services](Context& context) {
         const sandbox::CaptureTarget target = target_of(messages, context);
         const mime::BatchRequestResult batch = mime::parse_batch_request(parse_send_body(context.request));
         if (!batch.ok()) return json_response(400, failure(batch.errors));
         json::array responses;
         for (const mime::SendRequestResult& request : batch.requests)
-          responses.push_back(capture_one(messages, context, target, request).body);
+          responses.push_back(capture_one(services, context, target, request).body);
         return json_response(200, {{"success", true}, {"responses", std::move(responses)}});
       },
       options);

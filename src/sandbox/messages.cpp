@@ -89,7 +89,9 @@ std::int64_t MessagesService::account_created_at(std::int64_t account_id) {
 
 bool MessagesService::monthly_limit_reached(std::int64_t account_id) {
   if (plans_.testing_message_limit < 0) return false;
-  const auto [start, end] = accounts::AccountsService::billing_cycle(account_created_at(account_id), clock_.now());
+  // Plain variables, not structured bindings: clang 14 cannot capture those in the lambda below.
+  const std::int64_t start =
+      accounts::AccountsService::billing_cycle(account_created_at(account_id), clock_.now()).first;
   const std::int64_t used = db_.read([&](store::Tx& tx) {
     return store::UsageStore(tx).get(account_id, accounts::usage_metric::testing_sent, start);
   });
@@ -189,8 +191,8 @@ std::int64_t MessagesService::capture(const CaptureTarget& target, std::string_v
 
   const std::string compressed = zstd_compress(raw);
   const std::int64_t keep = target.max_messages > 0 ? target.max_messages : settings_.max_messages;
-  const auto [cycle_start, cycle_end] =
-      accounts::AccountsService::billing_cycle(account_created_at(target.account_id), now);
+  const std::int64_t cycle_start =
+      accounts::AccountsService::billing_cycle(account_created_at(target.account_id), now).first;
 
   std::vector<std::int64_t> evicted;
   const std::int64_t id = db_.write([&](store::Tx& tx) {

@@ -245,7 +245,8 @@ struct Server::Impl {
       Session& session = *c.session;
       session.start();
       while (true) {
-        if (session.has_output()) {
+        // Replies are held while the backend works, so a pipelined group is answered in one write (RFC 2920).
+        if (session.has_output() && session.next() != Session::Next::backend) {
           const std::string out = session.take_output();
           c.arm(write_timeout);
           if (auto write_ec = co_await c.write(out)) break;
@@ -304,6 +305,7 @@ struct Server::Impl {
     }
     c.close();
     release(c.client_ip, handle);
+    spdlog::debug("smtp session ended listener={} client={}", c.listener.name, c.client_ip);
   }
 
   static awaitable<void> refuse(tcp::socket socket, std::string reply) {

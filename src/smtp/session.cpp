@@ -391,8 +391,7 @@ struct Session::State {
       }
     }
     if (path.non_ascii && !params.smtputf8) return error(553, "5.6.7", "Error: this address needs SMTPUTF8");
-    if (params.size && *params.size > limits.max_message_size)
-      return reply(552, "5.3.4", "Error: message size exceeds fixed maximum message size");
+    if (params.size && *params.size > limits.max_message_size) return reply(552, "5.3.4", "Error: message too big");
     transaction = Transaction{};
     fill_transaction_context();
     transaction.mail_from = std::move(path.address);
@@ -712,7 +711,7 @@ struct Session::State {
         if (backend_reply.positive()) {
           if (transaction.params.size && *transaction.params.size > size_limit()) {
             transaction = Transaction{};
-            return reply(552, "5.3.4", "Error: message size exceeds maximum message size");
+            return reply(552, "5.3.4", "Error: message too big");
           }
           in_transaction = true;
           return reply(backend_reply, "2.1.0", "Ok");

@@ -171,9 +171,12 @@ class Parser {
     path->original = std::move(original);
     if (!data && !path->scoped && path->depth == 0 && path->parts.size() == 1) {
       static const std::pair<const char*, ast::Builtin> builtins[] = {
-          {"if", ast::Builtin::if_},     {"unless", ast::Builtin::unless},
-          {"each", ast::Builtin::each},  {"with", ast::Builtin::with},
-          {"lookup", ast::Builtin::lookup}, {"log", ast::Builtin::log},
+          {"if", ast::Builtin::if_},
+          {"unless", ast::Builtin::unless},
+          {"each", ast::Builtin::each},
+          {"with", ast::Builtin::with},
+          {"lookup", ast::Builtin::lookup},
+          {"log", ast::Builtin::log},
           {"helperMissing", ast::Builtin::helper_missing},
           {"blockHelperMissing", ast::Builtin::block_helper_missing}};
       for (const auto& [name, builtin] : builtins) {

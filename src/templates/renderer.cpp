@@ -4,8 +4,8 @@
 
 #include <algorithm>
 #include <array>
-#include <charconv>
 #include <boost/json.hpp>
+#include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <forward_list>
@@ -357,9 +357,11 @@ class Renderer {
     check_size();
   }
   void check_size() {
-    if (out_.size() - start_size_ > render_options_.max_output_bytes) {
-      throw RenderError(fmt::format("Rendered output exceeds {} bytes", render_options_.max_output_bytes));
-    }
+    if (out_.size() - start_size_ > render_options_.max_output_bytes) [[unlikely]]
+      output_too_large();
+  }
+  [[noreturn, gnu::noinline]] void output_too_large() const {
+    throw RenderError(fmt::format("Rendered output exceeds {} bytes", render_options_.max_output_bytes));
   }
 
   void append_value(const json::value* value, bool escaped) {
@@ -389,7 +391,11 @@ class Renderer {
 
   // Literal callees (`{{"foo"}}`, `{{true}}`) behave as a path of that name.
   const Expr& callee_path(const Expr& callee) {
-    if (callee.kind == ExprKind::path || callee.kind == ExprKind::sub) return callee;
+    if (callee.kind == ExprKind::path || callee.kind == ExprKind::sub) [[likely]]
+      return callee;
+    return literal_callee_path(callee);
+  }
+  [[gnu::noinline]] const Expr& literal_callee_path(const Expr& callee) {
     auto found = literal_paths_.find(&callee);
     if (found != literal_paths_.end()) return *found->second;
     auto path = std::make_unique<Expr>();
@@ -685,18 +691,22 @@ class Renderer {
     frame.parent = env.data;
     frame.iteration = true;
     std::size_t count = 0;
-    auto iterate = [&](const json::value& item, json::value key, std::size_t index, bool last) {
-      frame.key = std::move(key);
-      frame.index = static_cast<std::int64_t>(index);
-      frame.first = index == 0;
-      frame.last = last;
+    // The frame's values are updated in place (no allocation per item, as handlebars.js reuses its frame).
+    auto iterate = [&](const json::value& item, const json::key_value_pair* entry, std::size_t index, bool last) {
+      if (entry)
+        frame.key.emplace_string().assign(entry->key());
+      else
+        frame.key.emplace_int64() = static_cast<std::int64_t>(index);
+      frame.index.emplace_int64() = static_cast<std::int64_t>(index);
+      frame.first.emplace_bool() = index == 0;
+      frame.last.emplace_bool() = last;
       render_into(fn, &item, env, &frame, &item, &frame.key);
       ++count;
     };
     if (context && context->is_array()) {
       const json::array& array = context->get_array();
       for (std::size_t i = 0; i < array.size(); ++i) {
-        iterate(array[i], static_cast<std::int64_t>(i), i, i + 1 == array.size());
+        iterate(array[i], nullptr, i, i + 1 == array.size());
       }
     } else if (context && context->is_object()) {
       const json::object& object = context->get_object();
@@ -718,7 +728,7 @@ class Renderer {
         });
       }
       for (std::size_t i = 0; i < order.size(); ++i) {
-        iterate(order[i]->value(), json::string(order[i]->key()), i, i + 1 == order.size());
+        iterate(order[i]->value(), order[i], i, i + 1 == order.size());
       }
     }
     if (count == 0) render_into(inverse, env.scope ? env.scope->context : nullptr, env, nullptr);

@@ -157,9 +157,9 @@ TEST(TemplatesRender, SilentLoopsOverLoopsHitTheStepCap) {
   options.max_steps = 100'000;
   json::array many;
   for (int i = 0; i < 1000; ++i) many.push_back(i);
-  EXPECT_THROW(Template::compile("{{#each l}}{{#each ../l}}{{/each}}{{/each}}")
-                   ->render(json::object{{"l", many}}, options),
-               RenderError);
+  EXPECT_THROW(
+      Template::compile("{{#each l}}{{#each ../l}}{{/each}}{{/each}}")->render(json::object{{"l", many}}, options),
+      RenderError);
   EXPECT_EQ(Template::compile("{{#each l}}{{/each}}")->render(json::object{{"l", many}}, options), "");
 }
 
@@ -190,8 +190,7 @@ TEST(TemplatesAnalysis, ReportsVariablesTheTestDataLacks) {
       Template::compile("{{user.name}} {{#each items}}{{sku}}{{price}}{{/each}}{{#if coupon}}{{coupon.code}}{{/if}}");
   EXPECT_EQ(tmpl->missing_variables(json::parse(R"({"user":{"name":"A"},"items":[{"sku":1,"price":2},{"sku":3}]})")),
             (std::vector<std::string>{"coupon", "coupon.code", "items.[].price"}));
-  EXPECT_EQ(tmpl->missing_variables(
-                json::parse(R"({"user":{"name":"A"},"items":[],"coupon":{"code":"X"}})")),
+  EXPECT_EQ(tmpl->missing_variables(json::parse(R"({"user":{"name":"A"},"items":[],"coupon":{"code":"X"}})")),
             std::vector<std::string>{});
 }
 

@@ -229,8 +229,7 @@ TEST(SmtpSession, SizeLimitWhileReadingData) {
   d.start();
   const std::string ehlo = d.send("EHLO c\r\n");
   EXPECT_NE(ehlo.find("SIZE 100\r\n"), std::string::npos);
-  EXPECT_EQ(d.send("MAIL FROM:<a@b.c> SIZE=101\r\n"),
-            "552 5.3.4 Error: message size exceeds fixed maximum message size\r\n");
+  EXPECT_EQ(d.send("MAIL FROM:<a@b.c> SIZE=101\r\n"), "552 5.3.4 Error: message too big\r\n");
   d.send("MAIL FROM:<a@b.c> SIZE=50\r\nRCPT TO:<d@e.f>\r\nDATA\r\n");
   std::string body;
   for (int i = 0; i < 10; ++i) body += "0123456789abcdef\r\n";
@@ -245,7 +244,7 @@ TEST(SmtpSession, BackendLowersSizeLimit) {
   Driver d;
   d.backend.transaction_limit = 10;
   d.send("EHLO c\r\n");
-  EXPECT_EQ(d.send("MAIL FROM:<a@b.c> SIZE=11\r\n"), "552 5.3.4 Error: message size exceeds maximum message size\r\n");
+  EXPECT_EQ(d.send("MAIL FROM:<a@b.c> SIZE=11\r\n"), "552 5.3.4 Error: message too big\r\n");
   d.send("MAIL FROM:<a@b.c>\r\nRCPT TO:<d@e.f>\r\nDATA\r\n");
   EXPECT_EQ(d.send("1234567\r\n.\r\n"), "250 2.0.0 Ok: queued\r\n");  // 9 octets
   d.send("MAIL FROM:<a@b.c>\r\nRCPT TO:<d@e.f>\r\nDATA\r\n");
@@ -385,6 +384,8 @@ TEST(SmtpSession, AuthCramMd5) {
   ASSERT_EQ(d.backend.attempts.size(), 1u);
   EXPECT_EQ(d.backend.attempts[0].cram_challenge, *challenge);
   EXPECT_EQ(d.send("AUTH CRAM-MD5 abc\r\n"), "501 5.5.4 Error: CRAM-MD5 takes no initial response\r\n");
+  ASSERT_TRUE(starts_with(d.send("AUTH CRAM-MD5\r\n"), "334 "));
+  EXPECT_EQ(d.send("*\r\n"), "501 5.0.0 Error: authentication cancelled\r\n");
 }
 
 TEST(SmtpSession, AuthCramMd5Success) {

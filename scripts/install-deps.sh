@@ -53,7 +53,7 @@ fi
 
 if [ $want_test = 1 ]; then
   # The official SDK, pinned, used unmodified by the integration tests.
-  if [ ! -f tests/sdk/node_modules/mailtrap/package.json ]; then
+  if [ ! -f tests/sdk/node_modules/mailtrap/package.json ] || [ ! -f tests/sdk/node_modules/handlebars/package.json ]; then
     (cd tests/sdk && npm ci --no-audit --no-fund --loglevel=error)
   fi
 fi

@@ -11,6 +11,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
+#include <latch>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -76,9 +77,7 @@ struct Server::Impl {
   std::set<std::shared_ptr<SessionControl>> sessions;
   std::string id_prefix = crypto::random_hex(8);
   std::atomic<std::uint64_t> next_id{0};
-  std::mutex done_mutex;
-  std::condition_variable done_cv;
-  bool done = false;
+  std::latch stopped{1};  // counted down once shutdown has completed
 
   Impl(ServerOptions o, Handler h)
       : options(std::move(o)),
@@ -434,16 +433,9 @@ void Server::shutdown(std::chrono::seconds grace) {
   impl.threads.clear();
   impl.workers.join();
   impl.long_running.join();
-  {
-    std::lock_guard lock(impl.done_mutex);
-    impl.done = true;
-  }
-  impl.done_cv.notify_all();
+  impl.stopped.count_down();
 }
 
-void Server::wait() {
-  std::unique_lock lock(impl_->done_mutex);
-  impl_->done_cv.wait(lock, [&] { return impl_->done; });
-}
+void Server::wait() { impl_->stopped.wait(); }
 
 }  // namespace postroom::http

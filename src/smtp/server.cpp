@@ -10,6 +10,7 @@
 #include <boost/asio.hpp>
 #include <boost/asio/ssl.hpp>
 #include <condition_variable>
+#include <latch>
 #include <map>
 #include <mutex>
 #include <set>
@@ -125,9 +126,7 @@ struct Server::Impl {
   std::map<std::string, int> connections_per_ip;
   int connection_count = 0;
 
-  std::mutex done_mutex;
-  std::condition_variable done_cv;
-  bool done = false;
+  std::latch stopped{1};  // counted down once shutdown has completed
 
   explicit Impl(ServerOptions o)
       : options(std::move(o)), workers(static_cast<std::size_t>(std::max(1, options.worker_threads))) {
@@ -438,17 +437,10 @@ void Server::shutdown(std::chrono::milliseconds grace) {
     impl.threads.clear();
   }
   impl.workers.join();
-  {
-    std::lock_guard lock(impl.done_mutex);
-    impl.done = true;
-  }
-  impl.done_cv.notify_all();
+  impl.stopped.count_down();
 }
 
-void Server::wait() {
-  std::unique_lock lock(impl_->done_mutex);
-  impl_->done_cv.wait(lock, [&] { return impl_->done; });
-}
+void Server::wait() { impl_->stopped.wait(); }
 
 std::size_t Server::active_sessions() const {
   std::lock_guard lock(impl_->connections_mutex);

@@ -11,12 +11,6 @@ using accounts::ResourceType;
 
 namespace {
 
-std::int64_t inserted_id(Tx& tx, std::string_view sql, const Params& params) {
-  const auto row = tx.query_one(sql, params);
-  if (!row) throw std::runtime_error("INSERT returned no id");
-  return row->integer(0);
-}
-
 Grant grant_from(const Row& row, std::size_t offset) {
   const auto type = accounts::parse_resource_type(row.text(offset));
   if (!type) throw std::runtime_error("unknown resource type in store: " + row.text(offset));
@@ -28,7 +22,8 @@ Grant grant_from(const Row& row, std::size_t offset) {
 // ---- organizations
 
 std::int64_t OrganizationStore::create(const std::string& name, std::int64_t now) {
-  return inserted_id(tx_, "INSERT INTO organizations (name, created_at) VALUES (?, ?) RETURNING id", {name, now});
+  return tx_.insert_returning_id("INSERT INTO organizations (name, created_at) VALUES (?, ?) RETURNING id",
+                                 {name, now});
 }
 
 std::optional<accounts::Organization> OrganizationStore::find(std::int64_t id) {
@@ -40,8 +35,9 @@ std::optional<accounts::Organization> OrganizationStore::find(std::int64_t id) {
 // ---- accounts
 
 std::int64_t AccountStore::create(std::int64_t organization_id, const std::string& name, std::int64_t now) {
-  return inserted_id(tx_, "INSERT INTO accounts (organization_id, name, created_at) VALUES (?, ?, ?) RETURNING id",
-                     {organization_id, name, now});
+  return tx_.insert_returning_id(
+      "INSERT INTO accounts (organization_id, name, created_at) VALUES (?, ?, ?) RETURNING id",
+      {organization_id, name, now});
 }
 
 static accounts::Account account_from(const Row& row) {
@@ -75,8 +71,9 @@ std::vector<accounts::Account> AccountStore::find_many(const std::vector<std::in
 
 std::int64_t UserStore::create(const std::string& email, const std::string& name,
                                const std::optional<std::string>& password_hash, std::int64_t now) {
-  return inserted_id(tx_, "INSERT INTO users (email, name, password_hash, created_at) VALUES (?, ?, ?, ?) RETURNING id",
-                     {email, name, nullable(password_hash), now});
+  return tx_.insert_returning_id(
+      "INSERT INTO users (email, name, password_hash, created_at) VALUES (?, ?, ?, ?) RETURNING id",
+      {email, name, nullable(password_hash), now});
 }
 
 static accounts::User user_from(const Row& row) {
@@ -100,10 +97,10 @@ std::optional<accounts::User> UserStore::find_by_email(const std::string& email)
 
 std::int64_t AccessStore::create(std::int64_t organization_id, std::optional<std::int64_t> account_id,
                                  std::string_view specifier_type, std::int64_t specifier_id, std::int64_t now) {
-  return inserted_id(tx_,
-                     "INSERT INTO account_accesses (organization_id, account_id, specifier_type, specifier_id, "
-                     "created_at) VALUES (?, ?, ?, ?, ?) RETURNING id",
-                     {organization_id, nullable(account_id), std::string(specifier_type), specifier_id, now});
+  return tx_.insert_returning_id(
+      "INSERT INTO account_accesses (organization_id, account_id, specifier_type, specifier_id, "
+      "created_at) VALUES (?, ?, ?, ?, ?) RETURNING id",
+      {organization_id, nullable(account_id), std::string(specifier_type), specifier_id, now});
 }
 
 void AccessStore::set_grant(std::int64_t access_id, const Grant& grant) {
@@ -206,10 +203,10 @@ static accounts::ApiToken token_from(const Row& row) {
 std::int64_t ApiTokenStore::create(std::int64_t account_id, const std::string& name, const std::string& token_hash,
                                    const std::string& last_4_digits, const std::string& created_by,
                                    std::optional<std::int64_t> expires_at, std::int64_t now) {
-  return inserted_id(tx_,
-                     "INSERT INTO api_tokens (account_id, name, token_hash, last_4_digits, created_by, expires_at, "
-                     "created_at) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
-                     {account_id, name, token_hash, last_4_digits, created_by, nullable(expires_at), now});
+  return tx_.insert_returning_id(
+      "INSERT INTO api_tokens (account_id, name, token_hash, last_4_digits, created_by, expires_at, "
+      "created_at) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
+      {account_id, name, token_hash, last_4_digits, created_by, nullable(expires_at), now});
 }
 
 std::optional<accounts::ApiToken> ApiTokenStore::find(std::int64_t account_id, std::int64_t id) {
@@ -283,17 +280,17 @@ int ApiTokenStore::purge_expired_before(std::int64_t cutoff) {
 // ---- projects and inboxes
 
 std::int64_t SandboxStore::create_project(std::int64_t account_id, const std::string& name, std::int64_t now) {
-  return inserted_id(tx_, "INSERT INTO projects (account_id, name, created_at) VALUES (?, ?, ?) RETURNING id",
-                     {account_id, name, now});
+  return tx_.insert_returning_id("INSERT INTO projects (account_id, name, created_at) VALUES (?, ?, ?) RETURNING id",
+                                 {account_id, name, now});
 }
 
 std::int64_t SandboxStore::create_inbox(std::int64_t account_id, std::int64_t project_id, const std::string& name,
                                         const std::string& smtp_username, const std::string& smtp_password,
                                         std::int64_t now) {
-  return inserted_id(tx_,
-                     "INSERT INTO inboxes (project_id, account_id, name, smtp_username, smtp_password, created_at) "
-                     "VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
-                     {project_id, account_id, name, smtp_username, smtp_password, now});
+  return tx_.insert_returning_id(
+      "INSERT INTO inboxes (project_id, account_id, name, smtp_username, smtp_password, created_at) "
+      "VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+      {project_id, account_id, name, smtp_username, smtp_password, now});
 }
 
 std::vector<accounts::Project> SandboxStore::list_projects(std::int64_t account_id) {

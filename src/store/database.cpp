@@ -4,6 +4,12 @@
 
 namespace postroom::store {
 
+std::int64_t Tx::insert_returning_id(std::string_view sql, const Params& params) {
+  const auto row = query_one(sql, params);
+  if (!row) throw std::runtime_error("INSERT returned no id");
+  return row->integer(0);
+}
+
 std::int64_t Row::integer(std::size_t i) const {
   const Value& v = columns.at(i);
   if (auto p = std::get_if<std::int64_t>(&v)) return *p;

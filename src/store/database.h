@@ -54,6 +54,8 @@ class Tx {
     if (rows.empty()) return std::nullopt;
     return std::move(rows.front());
   }
+  // Runs an "INSERT … RETURNING id" and returns the id.
+  std::int64_t insert_returning_id(std::string_view sql, const Params& params);
 };
 
 struct StorageStats {

@@ -5,12 +5,6 @@
 namespace postroom::store {
 namespace {
 
-std::int64_t inserted_id(Tx& tx, std::string_view sql, const Params& params) {
-  const auto row = tx.query_one(sql, params);
-  if (!row) throw std::runtime_error("INSERT returned no id");
-  return row->integer(0);
-}
-
 // The inbox columns every read selects, in the order inbox_from expects; `i` is the inboxes table.
 constexpr const char* kInboxColumns =
     "SELECT i.id, i.project_id, i.account_id, i.name, i.smtp_username, i.smtp_password, i.status, "
@@ -59,8 +53,8 @@ sandbox::Project project_from(const Row& row) {
 // ---- projects
 
 std::int64_t ProjectsStore::create(std::int64_t account_id, const std::string& name, std::int64_t now) {
-  return inserted_id(tx_, "INSERT INTO projects (account_id, name, created_at) VALUES (?, ?, ?) RETURNING id",
-                     {account_id, name, now});
+  return tx_.insert_returning_id("INSERT INTO projects (account_id, name, created_at) VALUES (?, ?, ?) RETURNING id",
+                                 {account_id, name, now});
 }
 
 std::vector<sandbox::Project> ProjectsStore::list(std::int64_t account_id) {
@@ -102,10 +96,10 @@ void ProjectsStore::remove(std::int64_t account_id, std::int64_t id) {
 std::int64_t InboxesStore::create(std::int64_t account_id, std::int64_t project_id, const std::string& name,
                                   const std::string& smtp_username, const std::string& smtp_password,
                                   const std::optional<std::string>& email_username, std::int64_t now) {
-  return inserted_id(tx_,
-                     "INSERT INTO inboxes (project_id, account_id, name, smtp_username, smtp_password, email_username, "
-                     "created_at) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
-                     {project_id, account_id, name, smtp_username, smtp_password, nullable(email_username), now});
+  return tx_.insert_returning_id(
+      "INSERT INTO inboxes (project_id, account_id, name, smtp_username, smtp_password, email_username, "
+      "created_at) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
+      {project_id, account_id, name, smtp_username, smtp_password, nullable(email_username), now});
 }
 
 std::vector<sandbox::Inbox> InboxesStore::list(std::int64_t account_id) {

@@ -138,7 +138,7 @@ std::string in_list(std::size_t count) {
 
 std::int64_t MessagesStore::insert(const MessageSummary& m, const std::string& raw_zstd,
                                    const std::vector<AttachmentSummary>& attachments, const SearchDocument& document) {
-  const auto row = tx_.query_one(
+  const std::int64_t id = tx_.insert_returning_id(
       "INSERT INTO sandbox_messages (inbox_id, account_id, subject, from_email, from_name, to_email, to_name, "
       "recipients_json, headers_json, smtp_json, message_id_header, sent_at, created_at, updated_at, is_read, "
       "email_size, html_body_size, text_body_size, attachments_count, template_id, template_variables, raw_zstd) "
@@ -165,8 +165,6 @@ std::int64_t MessagesStore::insert(const MessageSummary& m, const std::string& r
        nullable(m.template_id),
        nullable(m.template_variables),
        Blob{raw_zstd}});
-  if (!row) throw std::runtime_error("INSERT returned no id");
-  const std::int64_t id = row->integer(0);
   for (const AttachmentSummary& a : attachments) {
     tx_.execute(
         "INSERT INTO sandbox_attachments (message_id, inbox_id, part_index, filename, attachment_type, content_type, "

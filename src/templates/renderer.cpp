@@ -272,6 +272,9 @@ struct PartialScope {
   const PartialScope* parent;
 };
 
+// handlebars.js calls helpers with `this` = the context, or this empty object when the context is null.
+const json::value kNullContext = json::object();
+
 // The built-in helper invoked by a call, with its block programs.
 struct Call {
   const Expr* callee;  // path expression (literals are turned into paths)
@@ -308,7 +311,16 @@ class Renderer {
                       const json::value* bp1) {
     DepthGuard guard(*this);
     Scope scope{context, env.scope};
-    if (!env.scope || !same_value(context, env.scope->context)) env.scope = &scope;
+    if (!env.scope) {
+      env.scope = &scope;
+    } else if (context == &kNullContext && (!env.scope->context || env.scope->context->is_null())) {
+      // handlebars.js keeps its depth stack when a helper passes its null context on: `this` becomes the
+      // empty object while `../` still means the same parent.
+      scope.parent = env.scope->parent;
+      env.scope = &scope;
+    } else if (!same_value(context, env.scope->context)) {
+      env.scope = &scope;
+    }
     BlockParams params{&program.block_params, {bp0, bp1}, env.block_params};
     if (program.has_block_params) env.block_params = &params;
     PartialScope inline_partials{&program, {}, env.partials};
@@ -445,6 +457,11 @@ class Renderer {
   }
 
   // ---- lookups ----
+
+  static const json::value* helper_self(const Env& env) {
+    const json::value* context = env.scope ? env.scope->context : nullptr;
+    return context && !context->is_null() ? context : &kNullContext;
+  }
 
   const json::value* store(json::value value) { return &arena_.emplace_front(std::move(value)); }
 
@@ -600,7 +617,7 @@ class Renderer {
     std::vector<const json::value*> args;
     args.reserve(call.params->size());
     for (const auto& param : *call.params) args.push_back(evaluate(*param, env));
-    const json::value* self = env.scope ? env.scope->context : nullptr;
+    const json::value* self = helper_self(env);
     const std::string& name = callee.parts[0];
 
     if (helper == ast::Builtin::if_ || helper == ast::Builtin::unless) {
@@ -622,7 +639,7 @@ class Renderer {
     }
     if (helper == ast::Builtin::each) {
       if (args.empty()) throw RenderError("Must pass iterator to #each");
-      text = each(args[0], call.fn, call.inverse, env);
+      text = each(args[0], call.fn, call.inverse, env, self);
       return true;
     }
     if (helper == ast::Builtin::lookup) {
@@ -678,15 +695,18 @@ class Renderer {
     render_program(*program, context, inner, bp0, bp1);
   }
 
-  std::string each(const json::value* context, const Program* fn, const Program* inverse, const Env& env) {
+  std::string each(const json::value* context, const Program* fn, const Program* inverse, const Env& env,
+                   const json::value* self) {
     const std::size_t mark = out_.size();
-    each_into(context, fn, inverse, env);
+    each_into(context, fn, inverse, env, self);
     std::string text = out_.substr(mark);
     out_.resize(mark);
     return text;
   }
 
-  void each_into(const json::value* context, const Program* fn, const Program* inverse, const Env& env) {
+  // `self` is the helper's `this`: what the inverse renders with when there is nothing to iterate.
+  void each_into(const json::value* context, const Program* fn, const Program* inverse, const Env& env,
+                 const json::value* self) {
     DataFrame frame;
     frame.parent = env.data;
     frame.iteration = true;
@@ -731,7 +751,7 @@ class Renderer {
         iterate(order[i]->value(), order[i], i, i + 1 == order.size());
       }
     }
-    if (count == 0) render_into(inverse, env.scope ? env.scope->context : nullptr, env, nullptr);
+    if (count == 0) render_into(inverse, self, env, nullptr);
   }
 
   std::string block_helper_missing(const json::value* context, const Program* fn, const Program* inverse,
@@ -752,7 +772,7 @@ class Renderer {
       render_into(inverse, self, env, nullptr);
     } else if (context->is_array()) {
       if (!context->get_array().empty())
-        each_into(context, fn, inverse, env);
+        each_into(context, fn, inverse, env, self);
       else
         render_into(inverse, self, env, nullptr);
     } else {
@@ -822,9 +842,9 @@ class Renderer {
       throw RenderError("#" + call.callee->parts[0] + " requires exactly one argument");
     }
     const json::value* arg = evaluate(*(*call.params)[0], env);
-    const json::value* self = env.scope ? env.scope->context : nullptr;
+    const json::value* self = helper_self(env);
     if (helper == ast::Builtin::each) {
-      each_into(arg, call.fn, call.inverse, env);
+      each_into(arg, call.fn, call.inverse, env, self);
     } else if (helper == ast::Builtin::with) {
       if (!is_empty(arg))
         render_into(call.fn, arg, env, nullptr, arg);

@@ -7,10 +7,10 @@
 # Loopback only; every process and temporary file it starts or makes is gone when it exits.
 #   bench/sandbox_smtp.sh
 #   env: MESSAGES=20000 SESSIONS=20 SIZE=10240 FILL=100000 FILL_CONNECTIONS=8 SEARCHES=300
-#        POSTROOM_BIN=build/postroom (built Release into build/ when missing) SKIP_DEPS=1 (no install-deps.sh)
+#        POSTROOM_BIN=build/postroom (built Release into build/ when missing), POSTROOM_ARGS= (more serve options),
+#        SKIP_DEPS=1 (do not run scripts/install-deps.sh --bench first)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-root=$(pwd)
 bin=${POSTROOM_BIN:-build/postroom}
 messages=${MESSAGES:-20000}
 sessions=${SESSIONS:-20}

@@ -188,7 +188,7 @@ int run_serve(const Config& config) {
   smtp_options.max_connections = config.sandbox.smtp_max_connections;
   smtp_options.max_connections_per_ip = config.sandbox.smtp_max_connections_per_ip;
   smtp_options.io_threads = config.io_threads;
-  smtp_options.worker_threads = config.worker_threads;
+  smtp_options.worker_threads = config.sandbox.smtp_worker_threads;
   smtp_options.tls = {config.tls_cert, config.tls_key, config.data_dir};
   smtp::add_listeners(smtp_options, config.sandbox_smtp, smtp::ListenerMode::starttls, capture, "sandbox");
   if (!config.sandbox.sandboxes_smtp_tls.empty())

@@ -213,6 +213,11 @@ void add_serve_options(CLI::App& app, Config& config) {
       ->envname("POSTROOM_SMTP_MAX_CONNECTIONS_PER_IP")
       ->check(CLI::Range(1, 1000000))
       ->capture_default_str();
+  app.add_option("--smtp-worker-threads", sandbox.smtp_worker_threads,
+                 "Threads running SMTP deliveries (each waits for its commit; more share an fsync)")
+      ->envname("POSTROOM_SMTP_WORKER_THREADS")
+      ->check(CLI::Range(1, 1024))
+      ->capture_default_str();
   app.add_option("--sandbox-wait-max", sandbox.wait_max_seconds, "Longest timeout of the messages/wait endpoint (s)")
       ->envname("POSTROOM_SANDBOX_WAIT_MAX")
       ->check(CLI::Range(1, 3600))

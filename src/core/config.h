@@ -39,6 +39,9 @@ struct SandboxSettings {
   int smtp_max_recipients = 1000;
   int smtp_max_connections = 1000;
   int smtp_max_connections_per_ip = 100;
+  // Threads that run SMTP deliveries. Each waits for its message's commit, and the commits of the messages
+  // waiting together share one fsync, so more threads mean larger group commits.
+  int smtp_worker_threads = 32;
   int wait_max_seconds = 300;  // longest accepted `timeout` of the messages/wait endpoint
 };
 

@@ -161,6 +161,7 @@ std::int64_t InboxesStore::clean(std::int64_t account_id, std::int64_t id) {
         "account_id = ?)",
         {id, account_id});
   }
+  tx_.execute("UPDATE inboxes SET messages_count = 0 WHERE id = ? AND account_id = ?", {id, account_id});
   return tx_.execute("DELETE FROM sandbox_messages WHERE inbox_id = ? AND account_id = ?", {id, account_id});
 }
 

@@ -200,11 +200,19 @@ void MessagesStore::delete_search_rows(const std::vector<std::int64_t>& ids) {
 
 std::vector<std::int64_t> MessagesStore::evict_beyond(std::int64_t inbox_id, std::int64_t keep) {
   std::vector<std::int64_t> ids;
-  for (const Row& row :
-       tx_.query("SELECT id FROM sandbox_messages WHERE inbox_id = ? ORDER BY id DESC LIMIT 100000 OFFSET ?",
-                 {inbox_id, keep}))
+  // The kept count makes the common case (under the limit) one primary-key read instead of an index walk.
+  const auto count = tx_.query_one("SELECT messages_count FROM inboxes WHERE id = ?", {inbox_id});
+  if (!count || count->integer(0) <= keep) return ids;
+  for (const Row& row : tx_.query("SELECT id FROM sandbox_messages WHERE inbox_id = ? ORDER BY id ASC LIMIT ?",
+                                  {inbox_id, std::min<std::int64_t>(count->integer(0) - keep, 100000)}))
     ids.push_back(row.integer(0));
-  if (ids.empty()) return ids;
+  delete_ids(ids);
+  tx_.execute("UPDATE inboxes SET messages_count = messages_count - ? WHERE id = ?",
+              {static_cast<std::int64_t>(ids.size()), inbox_id});
+  return ids;
+}
+
+void MessagesStore::delete_ids(const std::vector<std::int64_t>& ids) {
   delete_search_rows(ids);
   for (std::size_t start = 0; start < ids.size(); start += 500) {
     const std::size_t count = std::min<std::size_t>(500, ids.size() - start);
@@ -212,7 +220,6 @@ std::vector<std::int64_t> MessagesStore::evict_beyond(std::int64_t inbox_id, std
                   ids.begin() + static_cast<std::ptrdiff_t>(start + count));
     tx_.execute("DELETE FROM sandbox_messages WHERE id IN " + in_list(count), params);
   }
-  return ids;
 }
 
 std::vector<MessagesStore::Deleted> MessagesStore::delete_created_before(std::int64_t cutoff, int limit) {
@@ -224,8 +231,9 @@ std::vector<MessagesStore::Deleted> MessagesStore::delete_created_before(std::in
     deleted.push_back({row.integer(0), row.integer(1), row.integer(2)});
     ids.push_back(row.integer(2));
   }
-  delete_search_rows(ids);
-  for (std::int64_t id : ids) tx_.execute("DELETE FROM sandbox_messages WHERE id = ?", {id});
+  delete_ids(ids);
+  for (const Deleted& gone : deleted)
+    tx_.execute("UPDATE inboxes SET messages_count = messages_count - 1 WHERE id = ?", {gone.inbox_id});
   return deleted;
 }
 
@@ -280,7 +288,10 @@ bool MessagesStore::set_read(std::int64_t account_id, std::int64_t inbox_id, std
 bool MessagesStore::remove(std::int64_t account_id, std::int64_t inbox_id, std::int64_t id) {
   const bool removed = tx_.execute("DELETE FROM sandbox_messages WHERE account_id = ? AND inbox_id = ? AND id = ?",
                                    {account_id, inbox_id, id}) > 0;
-  if (removed) delete_search_rows({id});
+  if (removed) {
+    delete_search_rows({id});
+    tx_.execute("UPDATE inboxes SET messages_count = messages_count - 1 WHERE id = ?", {inbox_id});
+  }
   return removed;
 }
 
@@ -320,8 +331,10 @@ std::optional<sandbox::InboxLimits> MessagesStore::inbox_limits(std::int64_t inb
 }
 
 void MessagesStore::count_arrival(std::int64_t inbox_id, std::int64_t now) {
-  tx_.execute("UPDATE inboxes SET sent_messages_count = sent_messages_count + 1, last_message_sent_at = ? WHERE id = ?",
-              {now, inbox_id});
+  tx_.execute(
+      "UPDATE inboxes SET sent_messages_count = sent_messages_count + 1, messages_count = messages_count + 1, "
+      "last_message_sent_at = ? WHERE id = ?",
+      {now, inbox_id});
 }
 
 }  // namespace postroom::store

@@ -57,6 +57,7 @@ class MessagesStore {
 
  private:
   void delete_search_rows(const std::vector<std::int64_t>& ids);
+  void delete_ids(const std::vector<std::int64_t>& ids);
   Tx& tx_;
 };
 

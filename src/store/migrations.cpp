@@ -103,6 +103,14 @@ const std::vector<Migration>& migrations() {
            "updated_at BIGINT NOT NULL)",
            "CREATE INDEX email_templates_by_account ON email_templates(account_id)",
        }},
+      {4,
+       "sandbox message counts",
+       {
+           // Kept in step by the messages store so FIFO eviction needs no scan of the sandbox per arrival.
+           "ALTER TABLE inboxes ADD COLUMN messages_count BIGINT NOT NULL DEFAULT 0",
+           "UPDATE inboxes SET messages_count = (SELECT COUNT(*) FROM sandbox_messages m WHERE m.inbox_id = "
+           "inboxes.id)",
+       }},
   };
   return all;
 }

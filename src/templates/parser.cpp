@@ -3,7 +3,6 @@
 #include <fmt/format.h>
 
 #include <cmath>
-#include <regex>
 
 #include "templates/handlebars.h"
 #include "templates/lexer.h"
@@ -689,18 +688,15 @@ class WhitespaceControl {
 
 // Compile-time checks handlebars.js makes in its compiler rather than its parser.
 void check_program(const Program& program, const CompileOptions& options);
+// With knownHelpersOnly, a call with arguments must name a built-in helper.
+void check_known_helper(const Expr& callee, ast::Position loc, const CompileOptions& options) {
+  if (options.known_helpers_only && callee.kind == ExprKind::path && callee.builtin == ast::Builtin::none) {
+    throw SyntaxError("You specified knownHelpersOnly, but used the unknown helper " + callee.original, loc);
+  }
+}
 void check_expr(const Expr& expr, const CompileOptions& options) {
   if (expr.kind != ExprKind::sub) return;
-  if (options.known_helpers_only && expr.callee->kind == ExprKind::path) {
-    static const char* known[] = {"if",     "unless", "each",          "with",
-                                  "lookup", "log",    "helperMissing", "blockHelperMissing"};
-    bool found = false;
-    for (const char* name : known) found = found || (expr.callee->parts.size() == 1 && expr.callee->parts[0] == name);
-    if (!found) {
-      throw SyntaxError("You specified knownHelpersOnly, but used the unknown helper " + expr.callee->original,
-                        expr.loc);
-    }
-  }
+  check_known_helper(*expr.callee, expr.loc, options);
   for (const auto& param : expr.params) check_expr(*param, options);
   if (expr.hash) {
     for (const auto& [key, value] : expr.hash->pairs) check_expr(*value, options);
@@ -710,6 +706,9 @@ void check_program(const Program& program, const CompileOptions& options) {
   for (const Stmt& stmt : program.body) {
     if ((stmt.kind == StmtKind::partial || stmt.kind == StmtKind::partial_block) && stmt.params.size() > 1) {
       throw SyntaxError(fmt::format("Unsupported number of partial arguments: {}", stmt.params.size()), stmt.loc);
+    }
+    if ((stmt.kind == StmtKind::mustache || stmt.kind == StmtKind::block) && (!stmt.params.empty() || stmt.hash)) {
+      check_known_helper(*stmt.path, stmt.loc, options);
     }
     for (const auto& param : stmt.params) check_expr(*param, options);
     if (stmt.hash) {

@@ -9,7 +9,7 @@
 #include <cmath>
 #include <cstdio>
 #include <forward_list>
-#include <set>
+#include <map>
 
 #include "templates/handlebars.h"
 

@@ -274,13 +274,7 @@ std::string sign(std::string_view message, const SigningKey& key, const SignOpti
     add(piece, i == 0);
   }
 
-  std::string canonical_body;
-  canonical_body.reserve(body.size() + 64);
-  canonical_body.clear();
-  {
-    std::string tmp;
-    canonical_body = canonicalize_body_relaxed(body);
-  }
+  const std::string canonical_body = canonicalize_body_relaxed(body);
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int digest_len = 0;
   if (!EVP_Digest(canonical_body.data(), canonical_body.size(), digest, &digest_len, EVP_sha256(), nullptr)) {

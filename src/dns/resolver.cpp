@@ -224,6 +224,10 @@ void on_reply(void* arg, int status, int /*timeouts*/, unsigned char* abuf, int 
     case ARES_ETIMEOUT: answer.status = Status::timeout; break;
     case ARES_ESERVFAIL: answer.status = Status::servfail; break;
     case ARES_EREFUSED: answer.status = Status::refused; break;
+    case ARES_ECONNREFUSED:  // c-ares 1.18 reports REFUSED answers (and unreachable servers) this way
+      answer.status = Status::refused;
+      answer.error = "refused (or no DNS server reachable)";
+      break;
     default:
       answer.status = Status::error;
       answer.error = ares_strerror(status);

@@ -18,7 +18,7 @@ enum class Status {
   nodata,    // the name exists but has no record of this type
   timeout,   // no server answered in time
   servfail,  // the server failed (SERVFAIL)
-  refused,   // the server refused the query
+  refused,   // the server refused the query (or no server could be contacted)
   error      // anything else (malformed answer, bad name, …); see Answer::error
 };
 

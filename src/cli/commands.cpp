@@ -179,7 +179,7 @@ int run_serve(const Config& config) {
   options.long_running = [&pipeline](const http::Request& request) { return pipeline.long_running(request); };
   http::Server server(options, [&pipeline](const http::Request& request) { return pipeline.handle(request); });
   for (const HostPort& bound : server.start()) spdlog::info("listening on {}", bound.to_string());
-  sandbox::SmtpCapture capture(inboxes, messages, config.sandbox);
+  sandbox::SmtpCapture capture(inboxes, messages, config.sandbox, db->dialect() == store::Dialect::sqlite);
   smtp::ServerOptions smtp_options;
   smtp_options.limits.hostname = inboxes.endpoints().smtp_host;
   smtp_options.limits.max_message_size = static_cast<std::size_t>(config.sandbox.max_message_size);

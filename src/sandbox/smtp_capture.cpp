@@ -109,8 +109,9 @@ std::optional<smtp::Reply> bounce_emulator_reply(std::string_view local_part) {
   return smtp::Reply::make(code, enhanced, text);
 }
 
-SmtpCapture::SmtpCapture(InboxesService& inboxes, MessagesService& messages, const SandboxSettings& settings)
-    : inboxes_(inboxes), messages_(messages), settings_(settings) {}
+SmtpCapture::SmtpCapture(InboxesService& inboxes, MessagesService& messages, const SandboxSettings& settings,
+                         bool local_storage)
+    : inboxes_(inboxes), messages_(messages), settings_(settings), local_storage_(local_storage) {}
 
 smtp::SessionPolicy SmtpCapture::session_policy(const smtp::ConnectionInfo&) {
   smtp::SessionPolicy policy;

@@ -16,7 +16,14 @@ std::optional<smtp::Reply> bounce_emulator_reply(std::string_view local_part);
 
 class SmtpCapture final : public smtp::SmtpBackend {
  public:
-  SmtpCapture(InboxesService& inboxes, MessagesService& messages, const SandboxSettings& settings);
+  // `local_storage`: the store is embedded (SQLite), so lookups never wait on the network and the checks
+  // before DATA can run on the SMTP I/O threads.
+  SmtpCapture(InboxesService& inboxes, MessagesService& messages, const SandboxSettings& settings,
+              bool local_storage = false);
+
+  bool runs_inline(smtp::BackendCall call) const override {
+    return local_storage_ && call != smtp::BackendCall::deliver;
+  }
 
   smtp::SessionPolicy session_policy(const smtp::ConnectionInfo& connection) override;
   smtp::AuthResult authenticate(const smtp::AuthAttempt& attempt) override;
@@ -28,6 +35,7 @@ class SmtpCapture final : public smtp::SmtpBackend {
   InboxesService& inboxes_;
   MessagesService& messages_;
   const SandboxSettings& settings_;
+  bool local_storage_;
 };
 
 }  // namespace postroom::sandbox

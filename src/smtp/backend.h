@@ -3,9 +3,10 @@
 // submission, inbound bounces). The server owns the protocol; the backend owns every policy decision:
 // who may log in, which senders and recipients are accepted, how large a message may be, where it goes.
 //
-// Threading: every virtual call except session_policy() runs on a worker thread, off the I/O threads, and the
-// session waits for it, so a backend may block (a storage commit, a lookup). Calls for different sessions run
-// concurrently (which lets the storage group their commits); calls for one session never overlap.
+// Threading: every virtual call except session_policy() and runs_inline() runs on a worker thread, off the I/O
+// threads, and the session waits for it, so a backend may block (a storage commit, a lookup) — unless the
+// backend's runs_inline() says that call is quick. Calls for different sessions run concurrently (which lets the
+// storage group their commits); calls for one session never overlap.
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -131,9 +132,15 @@ struct Transaction {
   std::shared_ptr<void> data;  // backend state for this transaction, dropped at RSET or after DATA
 };
 
+enum class BackendCall { authenticate, mail_from, rcpt_to, deliver };
+
 class SmtpBackend {
  public:
   virtual ~SmtpBackend() = default;
+
+  // Calls for which this returns true never wait on the network or an fsync (lookups in an embedded database,
+  // in-memory checks): the server runs them on the I/O thread and saves two thread hand-offs per command.
+  virtual bool runs_inline(BackendCall call) const { return false; }
 
   // Called on the I/O thread when a connection is accepted; must not block.
   virtual SessionPolicy session_policy(const ConnectionInfo& connection) = 0;

@@ -253,15 +253,19 @@ struct Server::Impl {
         const auto next = session.next();
         if (next == Session::Next::close) break;
         if (next == Session::Next::backend) {
-          c.disarm();  // a commit may take long; the client waits for our reply
           SmtpBackend* backend = c.listener.backend;
-          co_await asio::co_spawn(
-              workers,
-              [&session, backend]() -> awaitable<void> {
-                session.run_backend(*backend);
-                co_return;
-              },
-              use_awaitable);
+          if (backend->runs_inline(session.pending_call())) {
+            session.run_backend(*backend);
+          } else {
+            c.disarm();  // a commit may take long; the client waits for our reply
+            co_await asio::co_spawn(
+                workers,
+                [&session, backend]() -> awaitable<void> {
+                  session.run_backend(*backend);
+                  co_return;
+                },
+                use_awaitable);
+          }
           session.backend_done();
           deliver_shutdown(c);
           continue;

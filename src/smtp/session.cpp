@@ -779,6 +779,21 @@ void Session::run_backend(SmtpBackend& backend) {
   }
 }
 
+BackendCall Session::pending_call() const {
+  switch (state_->pending) {
+    case Pending::auth:
+      return BackendCall::authenticate;
+    case Pending::mail:
+      return BackendCall::mail_from;
+    case Pending::rcpt:
+      return BackendCall::rcpt_to;
+    case Pending::deliver:
+    case Pending::none:
+      break;
+  }
+  return BackendCall::deliver;
+}
+
 void Session::backend_done() {
   State& s = *state_;
   if (s.pending == Pending::none) return;

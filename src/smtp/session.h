@@ -66,6 +66,8 @@ class Session {
   void receive(std::string_view bytes);
   // Performs the pending backend call. May run on another thread while the session is otherwise untouched.
   void run_backend(SmtpBackend& backend);
+  // Which backend call run_backend() will make (while next() is Next::backend).
+  BackendCall pending_call() const;
   // Applies the backend result and continues with buffered input. On the session's own thread.
   void backend_done();
   // The TLS handshake after STARTTLS succeeded: the session starts over (RFC 3207 4.2).

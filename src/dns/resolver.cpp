@@ -5,6 +5,9 @@
 #include <arpa/nameser.h>
 #include <poll.h>
 #include <resolv.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <charconv>
@@ -240,6 +243,28 @@ void on_reply(void* arg, int status, int /*timeouts*/, unsigned char* abuf, int 
   ++batch->done;
 }
 
+// c-ares's own TCP writes can raise SIGPIPE when a server closes the connection; these socket functions send
+// with MSG_NOSIGNAL instead, so the library never depends on the process ignoring SIGPIPE.
+ares_socket_t socket_open(int domain, int type, int protocol, void*) {
+  return ::socket(domain, type | SOCK_CLOEXEC, protocol);
+}
+int socket_close(ares_socket_t fd, void*) { return ::close(fd); }
+int socket_connect(ares_socket_t fd, const sockaddr* addr, ares_socklen_t len, void*) {
+  return ::connect(fd, addr, len);
+}
+ares_ssize_t socket_recvfrom(ares_socket_t fd, void* buf, size_t len, int flags, sockaddr* from,
+                             ares_socklen_t* from_len, void*) {
+  return ::recvfrom(fd, buf, len, flags, from, from_len);
+}
+ares_ssize_t socket_sendv(ares_socket_t fd, const iovec* iov, int count, void*) {
+  msghdr msg{};
+  msg.msg_iov = const_cast<iovec*>(iov);
+  msg.msg_iovlen = static_cast<size_t>(count);
+  return ::sendmsg(fd, &msg, MSG_NOSIGNAL);
+}
+const ares_socket_functions kSocketFunctions = {&socket_open, &socket_close, &socket_connect, &socket_recvfrom,
+                                                &socket_sendv};
+
 }  // namespace
 
 std::vector<std::string> parse_server_list(std::string_view csv) {
@@ -324,6 +349,7 @@ std::vector<Answer> Resolver::resolve_all(const std::vector<Query>& queries, int
     }
     return answers;
   }
+  ares_set_socket_functions(batch.channel, &kSocketFunctions, nullptr);
   if (!options_.servers.empty()) {
     std::string csv;
     for (const auto& s : options_.servers) {

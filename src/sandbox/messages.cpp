@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <boost/json.hpp>
 
+#include <spdlog/spdlog.h>
+
 #include "accounts/service.h"
 #include "core/compression.h"
 #include "core/errors.h"
@@ -114,8 +116,63 @@ Admission MessagesService::admission(const CaptureTarget& target, bool count) {
   return Admission::accepted;
 }
 
+// Everything a capture writes, prepared (parsed, compressed) before the write transaction.
+struct MessagesService::Prepared {
+  CaptureTarget target;
+  MessageSummary summary;
+  std::vector<AttachmentSummary> attachments;
+  store::SearchDocument document;
+  std::string compressed;
+  std::int64_t keep = 0;
+  std::int64_t cycle_start = 0;
+  std::int64_t id = 0;                // set by the write
+  std::vector<std::int64_t> evicted;  // set by the write
+};
+
 std::int64_t MessagesService::capture(const CaptureTarget& target, std::string_view raw, const Envelope& envelope,
                                       const std::optional<TemplateUse>& template_use) {
+  auto prepared = prepare(target, raw, envelope, template_use);
+  db_.write([&](store::Tx& tx) { store_prepared(tx, *prepared); });
+  announce_capture(*prepared);
+  return prepared->id;
+}
+
+void MessagesService::capture_async(const CaptureTarget& target, std::string_view raw, const Envelope& envelope,
+                                    std::function<void(std::optional<std::int64_t>)> done) {
+  std::shared_ptr<Prepared> prepared = prepare(target, raw, envelope, std::nullopt);
+  db_.write_async([this, prepared](store::Tx& tx) { store_prepared(tx, *prepared); },
+                  [this, prepared, done = std::move(done)](std::exception_ptr error) {
+                    if (error) {
+                      try {
+                        std::rethrow_exception(error);
+                      } catch (const std::exception& e) {
+                        spdlog::error("sandbox capture into inbox {} failed: {}", prepared->target.inbox_id, e.what());
+                      } catch (...) {
+                      }
+                      return done(std::nullopt);
+                    }
+                    announce_capture(*prepared);
+                    done(prepared->id);
+                  });
+}
+
+void MessagesService::store_prepared(store::Tx& tx, Prepared& p) {
+  store::MessagesStore messages(tx);
+  p.id = messages.insert(p.summary, p.compressed, p.attachments, p.document);
+  messages.count_arrival(p.target.inbox_id, p.summary.created_at);
+  store::UsageStore(tx).increment(p.target.account_id, accounts::usage_metric::testing_sent, p.cycle_start, 1);
+  p.evicted = messages.evict_beyond(p.target.inbox_id, p.keep);
+}
+
+void MessagesService::announce_capture(const Prepared& p) {
+  events_.publish({SandboxEvent::Type::message_created, p.target.account_id, p.target.inbox_id, p.id});
+  for (std::int64_t gone : p.evicted)
+    events_.publish({SandboxEvent::Type::message_deleted, p.target.account_id, p.target.inbox_id, gone});
+}
+
+std::shared_ptr<MessagesService::Prepared> MessagesService::prepare(const CaptureTarget& target, std::string_view raw,
+                                                                    const Envelope& envelope,
+                                                                    const std::optional<TemplateUse>& template_use) {
   const mime::ParsedMessage parsed = mime::parse_message(raw);
   const std::int64_t now = clock_.now();
 
@@ -189,24 +246,15 @@ std::int64_t MessagesService::capture(const CaptureTarget& target, std::string_v
   if (parsed.text_body) document.body = parsed.text_body->substr(0, kMaxIndexedBodyBytes);
   if (parsed.html_body) document.body += "\n" + html_text(*parsed.html_body);
 
-  const std::string compressed = zstd_compress(raw);
-  const std::int64_t keep = target.max_messages > 0 ? target.max_messages : settings_.max_messages;
-  const std::int64_t cycle_start =
-      accounts::AccountsService::billing_cycle(account_created_at(target.account_id), now).first;
-
-  std::vector<std::int64_t> evicted;
-  const std::int64_t id = db_.write([&](store::Tx& tx) {
-    store::MessagesStore messages(tx);
-    const std::int64_t new_id = messages.insert(m, compressed, attachments, document);
-    messages.count_arrival(target.inbox_id, now);
-    store::UsageStore(tx).increment(target.account_id, accounts::usage_metric::testing_sent, cycle_start, 1);
-    evicted = messages.evict_beyond(target.inbox_id, keep);
-    return new_id;
-  });
-  events_.publish({SandboxEvent::Type::message_created, target.account_id, target.inbox_id, id});
-  for (std::int64_t gone : evicted)
-    events_.publish({SandboxEvent::Type::message_deleted, target.account_id, target.inbox_id, gone});
-  return id;
+  auto prepared = std::make_shared<Prepared>();
+  prepared->target = target;
+  prepared->compressed = zstd_compress(raw);
+  prepared->keep = target.max_messages > 0 ? target.max_messages : settings_.max_messages;
+  prepared->cycle_start = accounts::AccountsService::billing_cycle(account_created_at(target.account_id), now).first;
+  prepared->summary = std::move(m);
+  prepared->attachments = std::move(attachments);
+  prepared->document = std::move(document);
+  return prepared;
 }
 
 int MessagesService::expire_old_messages() {

@@ -4,7 +4,9 @@
 #include <chrono>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <stdexcept>
@@ -71,6 +73,12 @@ class MessagesService {
   std::int64_t capture(const CaptureTarget& target, std::string_view raw, const Envelope& envelope,
                        const std::optional<TemplateUse>& template_use = std::nullopt);
 
+  // The same without waiting: the message is parsed and compressed on the calling thread, then written by the
+  // store; `done` gets the new id once the write is committed (or nothing when it failed), on the thread that
+  // committed it. It must not block.
+  void capture_async(const CaptureTarget& target, std::string_view raw, const Envelope& envelope,
+                     std::function<void(std::optional<std::int64_t>)> done);
+
   // Deletes messages older than the configured maximum age. Returns how many.
   int expire_old_messages();
 
@@ -101,6 +109,11 @@ class MessagesService {
   void announce(const SandboxEvent& event) { events_.publish(event); }
 
  private:
+  struct Prepared;
+  std::shared_ptr<Prepared> prepare(const CaptureTarget& target, std::string_view raw, const Envelope& envelope,
+                                    const std::optional<TemplateUse>& template_use);
+  void store_prepared(store::Tx& tx, Prepared& prepared);
+  void announce_capture(const Prepared& prepared);
   std::int64_t account_created_at(std::int64_t account_id);
   Admission admission(const CaptureTarget& target, bool count);
 

@@ -171,9 +171,7 @@ smtp::Reply SmtpCapture::rcpt_to(smtp::Transaction& transaction, const smtp::Add
   return smtp::Reply::ok();
 }
 
-smtp::Reply SmtpCapture::deliver(const smtp::Transaction& transaction, std::string message) {
-  if (!transaction.data) return smtp::Reply::make(554, "5.5.1", "Error: no valid recipients");
-  const Targets& state = *std::static_pointer_cast<Targets>(transaction.data);
+Envelope SmtpCapture::envelope_of(const smtp::Transaction& transaction) {
   Envelope envelope;
   envelope.mail_from = transaction.mail_from.text();
   for (const smtp::Address& r : transaction.recipients) envelope.rcpt_to.push_back(r.text());
@@ -182,20 +180,58 @@ smtp::Reply SmtpCapture::deliver(const smtp::Transaction& transaction, std::stri
   envelope.tls = transaction.tls;
   envelope.auth_user = transaction.identity ? transaction.identity->username : "";
   envelope.via = "smtp";
+  return envelope;
+}
+
+std::optional<smtp::Reply> SmtpCapture::check_targets(const smtp::Transaction& transaction) {
+  if (!transaction.data) return smtp::Reply::make(554, "5.5.1", "Error: no valid recipients");
   // Every sandbox must take the message before any keeps a copy: a refused message is stored nowhere (the
   // client retries it, and a partial capture would then be a duplicate).
-  for (const CaptureTarget& target : state.targets) {
+  for (const CaptureTarget& target : std::static_pointer_cast<Targets>(transaction.data)->targets) {
     // A sandbox deleted since MAIL/RCPT (a long-lived session) is gone for good: a permanent refusal, not 451.
     if (!messages_.target_for(target.inbox_id))
       return smtp::Reply::make(554, "5.5.1", "Error: no sandbox for this email");
-    if (auto refused = refusal(messages_.peek(target))) return *refused;
+    if (auto refused = refusal(messages_.peek(target))) return refused;
   }
+  return std::nullopt;
+}
+
+bool SmtpCapture::deliver_async(const smtp::Transaction& transaction, std::string& message,
+                                std::function<void(smtp::Reply)> done) {
+  // One sandbox, embedded store: the checks are local reads and the write completes from the store's commit.
+  // Several sandboxes take the blocking path, which stores the copies one after another.
+  if (!local_storage_ || !transaction.data || std::static_pointer_cast<Targets>(transaction.data)->targets.size() != 1)
+    return false;
+  if (auto refused = check_targets(transaction)) {
+    done(*refused);
+    return true;
+  }
+  const CaptureTarget target = std::static_pointer_cast<Targets>(transaction.data)->targets.front();
+  if (auto refused = refusal(messages_.admit(target))) {
+    done(*refused);
+    return true;
+  }
+  const std::string raw = std::move(message);
+  messages_.capture_async(target, raw, envelope_of(transaction), [done](std::optional<std::int64_t> id) {
+    if (!id) return done(smtp::Reply::make(451, "4.3.0", "Error: local error in processing, try again later"));
+    std::string text = "Ok: queued as ";
+    text += std::to_string(*id);
+    done(smtp::Reply::make(250, "2.0.0", std::move(text)));
+  });
+  return true;
+}
+
+smtp::Reply SmtpCapture::deliver(const smtp::Transaction& transaction, std::string message) {
+  if (auto refused = check_targets(transaction)) return *refused;
+  const Targets& state = *std::static_pointer_cast<Targets>(transaction.data);
+  const Envelope envelope = envelope_of(transaction);
   std::string ids;
   for (const CaptureTarget& target : state.targets) {
     if (auto refused = refusal(messages_.admit(target))) return *refused;
     try {
       const std::int64_t id = messages_.capture(target, message, envelope);
-      ids += (ids.empty() ? "" : " ") + std::to_string(id);
+      if (!ids.empty()) ids += ' ';
+      ids += std::to_string(id);
     } catch (const std::exception& e) {
       spdlog::error("sandbox capture into inbox {} failed: {}", target.inbox_id, e.what());
       return smtp::Reply::make(451, "4.3.0", "Error: local error in processing, try again later");

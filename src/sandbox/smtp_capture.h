@@ -30,8 +30,12 @@ class SmtpCapture final : public smtp::SmtpBackend {
   smtp::Reply mail_from(smtp::Transaction& transaction) override;
   smtp::Reply rcpt_to(smtp::Transaction& transaction, const smtp::Address& recipient) override;
   smtp::Reply deliver(const smtp::Transaction& transaction, std::string message) override;
+  bool deliver_async(const smtp::Transaction& transaction, std::string& message,
+                     std::function<void(smtp::Reply)> done) override;
 
  private:
+  Envelope envelope_of(const smtp::Transaction& transaction);
+  std::optional<smtp::Reply> check_targets(const smtp::Transaction& transaction);
   InboxesService& inboxes_;
   MessagesService& messages_;
   const SandboxSettings& settings_;

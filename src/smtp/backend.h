@@ -9,6 +9,7 @@
 // storage group their commits); calls for one session never overlap.
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -158,6 +159,14 @@ class SmtpBackend {
   // once the message is durably stored: the client is told 250 (default text: 250 2.0.0 Ok: queued) and may
   // then discard its copy.
   virtual Reply deliver(const Transaction& transaction, std::string message) = 0;
+
+  // Delivery without a blocked thread, called on the I/O thread instead of deliver(). Return false to use
+  // deliver() on a worker; return true after taking `message` (move from it) and arranging for `done` to be
+  // called exactly once, from any thread, with the reply — only once the message is durably stored when the
+  // reply is positive. Must not block.
+  virtual bool deliver_async(const Transaction& transaction, std::string& message, std::function<void(Reply)> done) {
+    return false;
+  }
 };
 
 }  // namespace postroom::smtp

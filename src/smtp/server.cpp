@@ -254,6 +254,34 @@ struct Server::Impl {
         if (next == Session::Next::close) break;
         if (next == Session::Next::backend) {
           SmtpBackend* backend = c.listener.backend;
+          if (session.pending_call() == BackendCall::deliver) {
+            // The reply arrives from the backend's thread; it is posted here, where the session lives.
+            struct AsyncReply {
+              asio::steady_timer timer;
+              std::optional<Reply> reply;
+            };
+            auto waiting = std::make_shared<AsyncReply>(AsyncReply{asio::steady_timer(c.socket.get_executor()), {}});
+            const bool started = session.deliver_async(
+                *backend, [executor = c.socket.get_executor(), weak = std::weak_ptr(waiting)](Reply reply) {
+                  asio::post(executor, [weak, reply = std::move(reply)]() mutable {
+                    if (auto w = weak.lock()) {
+                      w->reply = std::move(reply);
+                      w->timer.cancel();
+                    }
+                  });
+                });
+            if (started) {
+              c.disarm();  // a commit may take long; the client waits for our reply
+              while (!waiting->reply) {
+                waiting->timer.expires_after(std::chrono::hours(1));
+                co_await waiting->timer.async_wait(as_tuple);
+              }
+              session.set_backend_reply(std::move(*waiting->reply));
+              session.backend_done();
+              deliver_shutdown(c);
+              continue;
+            }
+          }
           if (backend->runs_inline(session.pending_call())) {
             session.run_backend(*backend);
           } else {

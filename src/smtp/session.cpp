@@ -779,6 +779,18 @@ void Session::run_backend(SmtpBackend& backend) {
   }
 }
 
+bool Session::deliver_async(SmtpBackend& backend, std::function<void(Reply)> done) {
+  State& s = *state_;
+  if (s.pending != Pending::deliver) return false;
+  try {
+    return backend.deliver_async(s.transaction, s.deliver_message, std::move(done));
+  } catch (const std::exception&) {
+    return false;  // the blocking path reports it
+  }
+}
+
+void Session::set_backend_reply(Reply reply) { state_->backend_reply = std::move(reply); }
+
 BackendCall Session::pending_call() const {
   switch (state_->pending) {
     case Pending::auth:

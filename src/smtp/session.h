@@ -68,6 +68,11 @@ class Session {
   void run_backend(SmtpBackend& backend);
   // Which backend call run_backend() will make (while next() is Next::backend).
   BackendCall pending_call() const;
+  // For a pending delivery: hands it to backend.deliver_async(); false when the backend wants the blocking path
+  // (then call run_backend()). When true, pass the reply `done` receives to set_backend_reply(), then call
+  // backend_done(), on the session's own thread.
+  bool deliver_async(SmtpBackend& backend, std::function<void(Reply)> done);
+  void set_backend_reply(Reply reply);
   // Applies the backend result and continues with buffered input. On the session's own thread.
   void backend_done();
   // The TLS handshake after STARTTLS succeeded: the session starts over (RFC 3207 4.2).

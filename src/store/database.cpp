@@ -4,6 +4,16 @@
 
 namespace postroom::store {
 
+void Database::write_async(std::function<void(Tx&)> job, std::function<void(std::exception_ptr)> done) {
+  std::exception_ptr error;
+  try {
+    write([&](Tx& tx) { job(tx); });
+  } catch (...) {
+    error = std::current_exception();
+  }
+  done(error);
+}
+
 std::int64_t Tx::insert_returning_id(std::string_view sql, const Params& params) {
   const auto row = query_one(sql, params);
   if (!row) throw std::runtime_error("INSERT returned no id");

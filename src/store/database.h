@@ -4,6 +4,7 @@
 // backend is in use.
 #include <chrono>
 #include <cstdint>
+#include <exception>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -78,6 +79,11 @@ class Database {
   auto write(F&& f) -> std::invoke_result_t<F, Tx&> {
     return run<std::invoke_result_t<F, Tx&>>(std::forward<F>(f), true);
   }
+
+  // Runs `job` in a write transaction without waiting for it: `done` is called once the transaction is durably
+  // committed (with nullptr) or has failed (with the error), on whichever thread finished it; it must not block
+  // or write. The base version runs the job on the calling thread; a backend with a writer thread queues it.
+  virtual void write_async(std::function<void(Tx&)> job, std::function<void(std::exception_ptr)> done);
 
   virtual Dialect dialect() const = 0;
   virtual std::string describe() const = 0;  // for logs: backend and location, no secrets

@@ -160,9 +160,13 @@ class Connection final : public Tx {
   std::unordered_map<std::string, sqlite3_stmt*, SqlHash, std::equal_to<>> statements_;
 };
 
+// A queued write: a blocking caller lends its function and waits on a promise; an asynchronous one hands its
+// function over and is told the outcome through `finished`.
 struct WriteJob {
-  const std::function<void(Tx&)>* fn;
-  std::promise<void> done;
+  const std::function<void(Tx&)>* borrowed = nullptr;
+  std::function<void(Tx&)> owned;
+  std::function<void(std::exception_ptr)> finished;
+  void run(Tx& tx) const { borrowed ? (*borrowed)(tx) : owned(tx); }
 };
 
 class SqliteDatabase final : public Database {
@@ -210,20 +214,37 @@ class SqliteDatabase final : public Database {
   void run_write(const std::function<void(Tx&)>& job) override {
     if (std::this_thread::get_id() == writer_.get_id())
       throw std::logic_error("nested Database::write from inside a write job");
-    WriteJob entry{&job, {}};
-    std::future<void> done = entry.done.get_future();
-    {
-      std::lock_guard lock(queue_mutex_);
-      queue_.push_back(&entry);
-    }
-    queue_cv_.notify_one();
+    std::promise<void> outcome;
+    std::future<void> done = outcome.get_future();
+    auto entry = std::make_shared<WriteJob>();
+    entry->borrowed = &job;
+    entry->finished = [&outcome](std::exception_ptr error) {
+      error ? outcome.set_exception(error) : outcome.set_value();
+    };
+    enqueue(std::move(entry));
     done.get();  // rethrows the job's (or the commit's) exception
   }
 
+ public:
+  void write_async(std::function<void(Tx&)> job, std::function<void(std::exception_ptr)> done) override {
+    auto entry = std::make_shared<WriteJob>();
+    entry->owned = std::move(job);
+    entry->finished = std::move(done);
+    enqueue(std::move(entry));
+  }
+
  private:
+  void enqueue(std::shared_ptr<WriteJob> entry) {
+    {
+      std::lock_guard lock(queue_mutex_);
+      queue_.push_back(std::move(entry));
+    }
+    queue_cv_.notify_one();
+  }
+
   void writer_loop() {
     while (true) {
-      std::vector<WriteJob*> batch;
+      std::vector<std::shared_ptr<WriteJob>> batch;
       {
         std::unique_lock lock(queue_mutex_);
         queue_cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
@@ -239,20 +260,20 @@ class SqliteDatabase final : public Database {
 
   // All jobs of the batch run in one transaction, each inside its own savepoint so that a failing job
   // rolls back only its own changes. One COMMIT (one fsync) then acknowledges them all.
-  void commit_batch(const std::vector<WriteJob*>& batch) {
+  void commit_batch(const std::vector<std::shared_ptr<WriteJob>>& batch) {
     Connection& db = *writer_connection_;
     std::vector<std::exception_ptr> outcomes(batch.size());
     try {
       db.exec_plain("BEGIN IMMEDIATE");
     } catch (...) {
-      for (WriteJob* job : batch) job->done.set_exception(std::current_exception());
+      for (const auto& job : batch) job->finished(std::current_exception());
       return;
     }
     for (std::size_t i = 0; i < batch.size(); ++i) {
       try {
         db.execute("SAVEPOINT job", {});
         try {
-          (*batch[i]->fn)(db);
+          batch[i]->run(db);
           db.execute("RELEASE job", {});
         } catch (...) {
           outcomes[i] = std::current_exception();
@@ -275,14 +296,7 @@ class SqliteDatabase final : public Database {
     }
     write_jobs_ += batch.size();
     ++write_commits_;
-    for (std::size_t i = 0; i < batch.size(); ++i) {
-      if (commit_error)
-        batch[i]->done.set_exception(commit_error);
-      else if (outcomes[i])
-        batch[i]->done.set_exception(outcomes[i]);
-      else
-        batch[i]->done.set_value();
-    }
+    for (std::size_t i = 0; i < batch.size(); ++i) batch[i]->finished(commit_error ? commit_error : outcomes[i]);
   }
 
   std::string path_;
@@ -290,7 +304,7 @@ class SqliteDatabase final : public Database {
   std::thread writer_;
   std::mutex queue_mutex_;
   std::condition_variable queue_cv_;
-  std::deque<WriteJob*> queue_;
+  std::deque<std::shared_ptr<WriteJob>> queue_;
   bool stopping_ = false;
   ConnectionPool<Connection> readers_;
   std::atomic<std::uint64_t> write_jobs_{0};

@@ -212,12 +212,17 @@ bool SmtpCapture::deliver_async(const smtp::Transaction& transaction, std::strin
     return true;
   }
   const std::string raw = std::move(message);
-  messages_.capture_async(target, raw, envelope_of(transaction), [done](std::optional<std::int64_t> id) {
-    if (!id) return done(smtp::Reply::make(451, "4.3.0", "Error: local error in processing, try again later"));
-    std::string text = "Ok: queued as ";
-    text += std::to_string(*id);
-    done(smtp::Reply::make(250, "2.0.0", std::move(text)));
-  });
+  try {
+    messages_.capture_async(target, raw, envelope_of(transaction), [done](std::optional<std::int64_t> id) {
+      if (!id) return done(smtp::Reply::make(451, "4.3.0", "Error: local error in processing, try again later"));
+      std::string text = "Ok: queued as ";
+      text += std::to_string(*id);
+      done(smtp::Reply::make(250, "2.0.0", std::move(text)));
+    });
+  } catch (const std::exception& e) {  // preparing the message failed: nothing was stored
+    spdlog::error("sandbox capture into inbox {} failed: {}", target.inbox_id, e.what());
+    done(smtp::Reply::make(451, "4.3.0", "Error: local error in processing, try again later"));
+  }
   return true;
 }
 

@@ -24,7 +24,8 @@ packages=(build-essential cmake ninja-build pkg-config ccache
   libgmime-3.0-dev libxml2-dev libzstd-dev
   nodejs npm)
 if [ $want_test = 1 ]; then
-  packages+=(libgtest-dev libgmock-dev postgresql-15 clang-14 libclang-rt-14-dev libfuzzer-14-dev python3 python3-yaml swaks libnet-ssleay-perl libdigest-hmac-perl curl)
+  packages+=(libgtest-dev libgmock-dev postgresql-15 clang-14 libclang-rt-14-dev libfuzzer-14-dev python3 python3-yaml swaks libnet-ssleay-perl libdigest-hmac-perl curl
+    dnsmasq-base python3-dkim python3-dnspython)
 fi
 if [ $want_bench = 1 ]; then
   packages+=(wrk nginx-light postfix)

@@ -78,8 +78,8 @@ void canonical_body(std::string_view body, std::string& out) {
 }
 
 struct Field {
-  std::string name;        // lowercase
-  std::string_view raw;    // the whole field, folded, without its final line end
+  std::string name;      // lowercase
+  std::string_view raw;  // the whole field, folded, without its final line end
   bool used = false;
 };
 
@@ -124,13 +124,36 @@ std::vector<Field> parse_header(std::string_view message, std::string_view& body
   return fields;
 }
 
-const char* const kDefaultSigned[] = {
-    "from", "sender", "reply-to", "subject", "date", "message-id", "to", "cc", "mime-version", "content-type",
-    "content-transfer-encoding", "in-reply-to", "references", "list-id", "list-help", "list-unsubscribe",
-    "list-unsubscribe-post", "feedback-id"};
-const char* const kDefaultOversigned[] = {"from",         "sender",       "reply-to",         "subject",
-                                          "date",         "message-id",   "to",               "cc",
-                                          "mime-version", "content-type", "list-unsubscribe", "list-unsubscribe-post"};
+const char* const kDefaultSigned[] = {"from",
+                                      "sender",
+                                      "reply-to",
+                                      "subject",
+                                      "date",
+                                      "message-id",
+                                      "to",
+                                      "cc",
+                                      "mime-version",
+                                      "content-type",
+                                      "content-transfer-encoding",
+                                      "in-reply-to",
+                                      "references",
+                                      "list-id",
+                                      "list-help",
+                                      "list-unsubscribe",
+                                      "list-unsubscribe-post",
+                                      "feedback-id"};
+const char* const kDefaultOversigned[] = {"from",
+                                          "sender",
+                                          "reply-to",
+                                          "subject",
+                                          "date",
+                                          "message-id",
+                                          "to",
+                                          "cc",
+                                          "mime-version",
+                                          "content-type",
+                                          "list-unsubscribe",
+                                          "list-unsubscribe-post"};
 
 }  // namespace
 
@@ -187,15 +210,12 @@ std::string body_hash_relaxed(std::string_view body) {
 
 std::string sign(std::string_view message, const SigningKey& key, const SignOptions& options) {
   auto valid_tag_value = [](std::string_view v) {
-    return std::all_of(v.begin(), v.end(), [](char c) {
-      return c > ' ' && c < 0x7f && c != ';';
-    });
+    return std::all_of(v.begin(), v.end(), [](char c) { return c > ' ' && c < 0x7f && c != ';'; });
   };
   if (options.domain.empty() || options.selector.empty()) {
     throw std::invalid_argument("DKIM signing needs a domain and a selector");
   }
-  if (!valid_tag_value(options.domain) || !valid_tag_value(options.selector) ||
-      !valid_tag_value(options.identity)) {
+  if (!valid_tag_value(options.domain) || !valid_tag_value(options.selector) || !valid_tag_value(options.identity)) {
     throw std::invalid_argument("bad characters in the DKIM domain, selector or identity");
   }
 
@@ -218,9 +238,8 @@ std::string sign(std::string_view message, const SigningKey& key, const SignOpti
     if (std::find(seen.begin(), seen.end(), name) != seen.end()) continue;
     seen.push_back(name);
     const auto count = std::count_if(fields.begin(), fields.end(), [&](const Field& f) { return f.name == name; });
-    const bool oversigned = std::find_if(over.begin(), over.end(), [&](const std::string& o) {
-                              return lower(o) == name;
-                            }) != over.end();
+    const bool oversigned =
+        std::find_if(over.begin(), over.end(), [&](const std::string& o) { return lower(o) == name; }) != over.end();
     for (long i = 0; i < count; ++i) names.push_back(name);
     if (oversigned && (count > 0 || options.oversign_missing)) names.push_back(name);
   }

@@ -15,10 +15,10 @@ std::optional<std::vector<std::pair<std::string, std::string>>> parse_tag_list(s
 
 // ---- SPF ----
 struct SpfTerm {
-  char qualifier = '+';    // + - ~ ?  (modifiers: '=')
-  std::string name;        // lowercased mechanism or modifier: all include a mx ptr ip4 ip6 exists redirect exp …
-  std::string value;       // the argument after ':' or '=' (may include a "/cidr" suffix); domains lowercased,
-                           // without a trailing dot; IPs in canonical text form
+  char qualifier = '+';  // + - ~ ?  (modifiers: '=')
+  std::string name;      // lowercased mechanism or modifier: all include a mx ptr ip4 ip6 exists redirect exp …
+  std::string value;     // the argument after ':' or '=' (may include a "/cidr" suffix); domains lowercased,
+                         // without a trailing dot; IPs in canonical text form
   bool operator==(const SpfTerm&) const = default;
 };
 
@@ -43,12 +43,12 @@ bool spf_equivalent(const SpfRecord& a, const SpfRecord& b);
 
 // ---- DKIM key records ----
 struct DkimKeyRecord {
-  std::string version;     // "DKIM1" or empty when absent
+  std::string version;  // "DKIM1" or empty when absent
   std::string key_type = "rsa";
-  std::string public_key;  // p= with whitespace removed (base64); empty means revoked
-  std::vector<std::string> hash_algorithms;  // h=, empty: all
-  std::vector<std::string> flags;            // t=
-  std::string service = "*";                 // s=
+  std::string public_key;                                 // p= with whitespace removed (base64); empty means revoked
+  std::vector<std::string> hash_algorithms;               // h=, empty: all
+  std::vector<std::string> flags;                         // t=
+  std::string service = "*";                              // s=
   std::vector<std::pair<std::string, std::string>> tags;  // everything as parsed
 
   bool revoked() const { return public_key.empty(); }

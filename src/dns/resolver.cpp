@@ -20,24 +20,36 @@ namespace postroom::dns {
 
 std::string_view to_string(Status status) {
   switch (status) {
-    case Status::ok: return "ok";
-    case Status::nxdomain: return "nxdomain";
-    case Status::nodata: return "nodata";
-    case Status::timeout: return "timeout";
-    case Status::servfail: return "servfail";
-    case Status::refused: return "refused";
-    case Status::error: return "error";
+    case Status::ok:
+      return "ok";
+    case Status::nxdomain:
+      return "nxdomain";
+    case Status::nodata:
+      return "nodata";
+    case Status::timeout:
+      return "timeout";
+    case Status::servfail:
+      return "servfail";
+    case Status::refused:
+      return "refused";
+    case Status::error:
+      return "error";
   }
   return "error";
 }
 
 std::string_view to_string(RecordType type) {
   switch (type) {
-    case RecordType::a: return "A";
-    case RecordType::aaaa: return "AAAA";
-    case RecordType::cname: return "CNAME";
-    case RecordType::mx: return "MX";
-    case RecordType::txt: return "TXT";
+    case RecordType::a:
+      return "A";
+    case RecordType::aaaa:
+      return "AAAA";
+    case RecordType::cname:
+      return "CNAME";
+    case RecordType::mx:
+      return "MX";
+    case RecordType::txt:
+      return "TXT";
   }
   return "?";
 }
@@ -71,11 +83,16 @@ bool parse_port(std::string_view text, int& port) {
 
 int ns_type_of(RecordType type) {
   switch (type) {
-    case RecordType::a: return ns_t_a;
-    case RecordType::aaaa: return ns_t_aaaa;
-    case RecordType::cname: return ns_t_cname;
-    case RecordType::mx: return ns_t_mx;
-    case RecordType::txt: return ns_t_txt;
+    case RecordType::a:
+      return ns_t_a;
+    case RecordType::aaaa:
+      return ns_t_aaaa;
+    case RecordType::cname:
+      return ns_t_cname;
+    case RecordType::mx:
+      return ns_t_mx;
+    case RecordType::txt:
+      return ns_t_txt;
   }
   return ns_t_a;
 }
@@ -134,7 +151,9 @@ void parse_reply(const unsigned char* buf, int len, Answer& answer) {
         }
         break;
       }
-      case RecordType::cname: parsed = true; break;  // collected above
+      case RecordType::cname:
+        parsed = true;
+        break;  // collected above
       case RecordType::mx: {
         if (rdlen < 3) break;
         MxRecord mx;
@@ -222,11 +241,21 @@ void on_reply(void* arg, int status, int /*timeouts*/, unsigned char* abuf, int 
         answer.error = "empty reply";
       }
       break;
-    case ARES_ENOTFOUND: answer.status = Status::nxdomain; break;
-    case ARES_ENODATA: answer.status = Status::nodata; break;
-    case ARES_ETIMEOUT: answer.status = Status::timeout; break;
-    case ARES_ESERVFAIL: answer.status = Status::servfail; break;
-    case ARES_EREFUSED: answer.status = Status::refused; break;
+    case ARES_ENOTFOUND:
+      answer.status = Status::nxdomain;
+      break;
+    case ARES_ENODATA:
+      answer.status = Status::nodata;
+      break;
+    case ARES_ETIMEOUT:
+      answer.status = Status::timeout;
+      break;
+    case ARES_ESERVFAIL:
+      answer.status = Status::servfail;
+      break;
+    case ARES_EREFUSED:
+      answer.status = Status::refused;
+      break;
     case ARES_ECONNREFUSED:  // c-ares 1.18 reports REFUSED answers (and unreachable servers) this way
       answer.status = Status::refused;
       answer.error = "refused (or no DNS server reachable)";
@@ -246,7 +275,7 @@ void on_reply(void* arg, int status, int /*timeouts*/, unsigned char* abuf, int 
 // c-ares's own TCP writes can raise SIGPIPE when a server closes the connection; these socket functions send
 // with MSG_NOSIGNAL instead, so the library never depends on the process ignoring SIGPIPE.
 ares_socket_t socket_open(int domain, int type, int protocol, void*) {
-  return ::socket(domain, type | SOCK_CLOEXEC, protocol);
+  return ::socket(domain, type | SOCK_CLOEXEC | SOCK_NONBLOCK, protocol);  // c-ares configures no custom socket
 }
 int socket_close(ares_socket_t fd, void*) { return ::close(fd); }
 int socket_connect(ares_socket_t fd, const sockaddr* addr, ares_socklen_t len, void*) {

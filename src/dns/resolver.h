@@ -50,7 +50,7 @@ struct Answer {
   std::vector<std::string> cnames;     // CNAME targets met in the answer (the chain, in order)
   std::vector<MxRecord> mx;            // sorted by preference, then host
   std::vector<TxtRecord> txt;
-  std::uint32_t ttl = 0;               // the smallest TTL among the records of the asked type
+  std::uint32_t ttl = 0;  // the smallest TTL among the records of the asked type
 
   bool ok() const { return status == Status::ok; }
   // Every TXT record joined (one string per record).

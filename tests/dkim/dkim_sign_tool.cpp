@@ -18,8 +18,10 @@ namespace {
 std::string crlf(const std::string& text) {
   std::string out;
   for (char c : text) {
-    if (c == '\n') out += "\r\n";
-    else out.push_back(c);
+    if (c == '\n')
+      out += "\r\n";
+    else
+      out.push_back(c);
   }
   return out;
 }
@@ -62,8 +64,8 @@ int main(int argc, char** argv) {
     return 2;
   }
   const std::string dir = argv[1];
-  const std::vector<std::pair<std::string, SigningKey>> keys = {
-      {"rsa1", SigningKey::generate_rsa(2048)}, {"ed1", SigningKey::generate_ed25519()}};
+  const std::vector<std::pair<std::string, SigningKey>> keys = {{"rsa1", SigningKey::generate_rsa(2048)},
+                                                                {"ed1", SigningKey::generate_ed25519()}};
   std::ofstream tsv(dir + "/keys.tsv");
   for (const auto& k : keys) tsv << k.first << '\t' << k.second.dns_txt_value() << '\n';
   for (const auto& msg : messages()) {

@@ -29,7 +29,10 @@ TEST(TagList, ParsesAndRejects) {
 
 TEST(Spf, ParsesTerms) {
   std::string err;
-  auto r = parse_spf("v=spf1 include:_spf.Example.COM. ip4:192.0.2.1/32 ip6:2001:DB8::1 ip4:198.51.100.0/24 a mx:mx.example.com/24 -all redirect=_spf.example.net", &err);
+  auto r = parse_spf(
+      "v=spf1 include:_spf.Example.COM. ip4:192.0.2.1/32 ip6:2001:DB8::1 ip4:198.51.100.0/24 a mx:mx.example.com/24 "
+      "-all redirect=_spf.example.net",
+      &err);
   ASSERT_TRUE(r) << err;
   ASSERT_EQ(r->terms.size(), 8u);
   EXPECT_EQ(r->terms[0], (SpfTerm{'+', "include", "_spf.example.com"}));
@@ -102,7 +105,8 @@ TEST(DkimKey, ParsesAndCompares) {
 
 TEST(Dmarc, ParsesPolicies) {
   std::string err;
-  auto d = parse_dmarc("v=DMARC1; p=Quarantine; sp=reject; pct=50; adkim=s; rua=mailto:a@example.com, mailto:b@example.com", &err);
+  auto d = parse_dmarc(
+      "v=DMARC1; p=Quarantine; sp=reject; pct=50; adkim=s; rua=mailto:a@example.com, mailto:b@example.com", &err);
   ASSERT_TRUE(d) << err;
   EXPECT_EQ(d->policy, "quarantine");
   EXPECT_EQ(d->subdomain_policy, "reject");

@@ -237,22 +237,7 @@ std::optional<LexToken> Lexer::next_mu() {
   }
   if (c == '"' || c == '\'') {
     // '"'("\\"["]|[^"])*'"' : an escaped quote may also end the string when nothing else does.
-    std::size_t r = p + 1;
-    std::size_t last_escaped_quote = std::string_view::npos;
-    while (r < src_.size() && src_[r] != c) {
-      if (src_[r] == '\\' && r + 1 < src_.size() && src_[r + 1] == c) {
-        last_escaped_quote = r + 1;
-        r += 2;
-      } else {
-        ++r;
-      }
-    }
-    std::size_t end = std::string_view::npos;
-    if (r < src_.size())
-      end = r;
-    else if (last_escaped_quote != std::string_view::npos)
-      end = last_escaped_quote;
-    if (end != std::string_view::npos) {
+    if (const std::size_t end = closing(p, c); end != std::string_view::npos) {
       std::string text;
       const std::string_view inner = src_.substr(p + 1, end - p - 1);
       for (std::size_t i = 0; i < inner.size(); ++i) {
@@ -299,22 +284,7 @@ std::optional<LexToken> Lexer::next_mu() {
   }
   if (c == '[') {
     // '['('\\]'|[^\]])*']' with JavaScript's backtracking: greedy, falling back to the last escaped bracket.
-    std::size_t r = p + 1;
-    std::size_t last_escaped = std::string_view::npos;
-    while (r < src_.size() && src_[r] != ']') {
-      if (src_[r] == '\\' && r + 1 < src_.size() && src_[r + 1] == ']') {
-        last_escaped = r + 1;
-        r += 2;
-      } else {
-        ++r;
-      }
-    }
-    std::size_t end = std::string_view::npos;
-    if (r < src_.size())
-      end = r;
-    else if (last_escaped != std::string_view::npos)
-      end = last_escaped;
-    if (end != std::string_view::npos) {
+    if (const std::size_t end = closing(p, ']'); end != std::string_view::npos) {
       std::string text;
       const std::string_view raw = src_.substr(p, end + 1 - p);
       for (std::size_t i = 0; i < raw.size(); ++i) {
@@ -328,6 +298,17 @@ std::optional<LexToken> Lexer::next_mu() {
     }
   }
   return make(TokenType::invalid, p, p + 1, std::string(1, c));
+}
+
+// Where a run opened at `open` ends: the first `closer` not escaped by a backslash or, as the JavaScript
+// regular expressions backtrack, the last escaped one when no unescaped one follows. npos when neither exists.
+std::size_t Lexer::closing(std::size_t open, char closer) const {
+  std::size_t last_escaped = std::string_view::npos;
+  for (std::size_t r = open + 1; r < src_.size(); ++r) {
+    if (src_[r] == closer) return r;
+    if (src_[r] == '\\' && r + 1 < src_.size() && src_[r + 1] == closer) last_escaped = ++r;
+  }
+  return last_escaped;
 }
 
 const char* token_name(TokenType type) {

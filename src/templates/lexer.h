@@ -61,6 +61,7 @@ class Lexer {
   std::optional<LexToken> next_mu();
   bool at(std::size_t pos, std::string_view text) const;
   std::size_t open_length(std::size_t pos) const;
+  std::size_t closing(std::size_t open, char closer) const;
   LexToken make(TokenType type, std::size_t begin, std::size_t end, std::string text);
   void advance_to(std::size_t pos);
 

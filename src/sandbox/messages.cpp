@@ -312,27 +312,25 @@ MessageSummary MessagesService::remove(std::int64_t account_id, std::int64_t inb
 }
 
 std::string MessagesService::raw(std::int64_t account_id, std::int64_t inbox_id, std::int64_t id) {
-  const auto [compressed, size] = db_.read([&](store::Tx& tx) -> std::pair<std::optional<std::string>, std::int64_t> {
-    store::MessagesStore messages(tx);
-    const auto summary = messages.find(account_id, inbox_id, id);
-    if (!summary) return {std::nullopt, 0};
-    return {messages.raw_zstd(account_id, inbox_id, id), summary->email_size};
-  });
-  if (!compressed) throw NotFound();
-  auto bytes = zstd_decompress(*compressed, static_cast<std::size_t>(size));
+  return load_raw(account_id, inbox_id, id).first;
+}
+
+std::pair<std::string, std::string> MessagesService::load_raw(std::int64_t account_id, std::int64_t inbox_id,
+                                                              std::int64_t id) {
+  const auto stored = db_.read([&](store::Tx& tx) { return store::MessagesStore(tx).raw(account_id, inbox_id, id); });
+  if (!stored) throw NotFound();
+  auto bytes = zstd_decompress(stored->compressed, static_cast<std::size_t>(stored->size));
   if (!bytes) throw std::runtime_error("stored message " + std::to_string(id) + " cannot be decompressed");
-  return std::move(*bytes);
+  return {std::move(*bytes), stored->subject};
 }
 
 Body MessagesService::body(std::int64_t account_id, std::int64_t inbox_id, std::int64_t id, BodyKind kind) {
-  std::string bytes = raw(account_id, inbox_id, id);
+  auto [bytes, subject] = load_raw(account_id, inbox_id, id);
   switch (kind) {
     case BodyKind::raw:
       return {"text/plain; charset=utf-8", std::move(bytes)};
-    case BodyKind::eml: {
-      const std::string subject = get(account_id, inbox_id, id).subject;
+    case BodyKind::eml:
       return {"message/rfc822", std::move(bytes), (subject.empty() ? "message" : subject) + ".eml"};
-    }
     default:
       break;
   }

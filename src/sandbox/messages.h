@@ -115,6 +115,8 @@ class MessagesService {
   void store_prepared(store::Tx& tx, Prepared& prepared);
   void announce_capture(const Prepared& prepared);
   std::int64_t account_created_at(std::int64_t account_id);
+  // The message's raw bytes and its subject, in one read.
+  std::pair<std::string, std::string> load_raw(std::int64_t account_id, std::int64_t inbox_id, std::int64_t id);
   Admission admission(const CaptureTarget& target, bool count);
 
   store::Database& db_;

@@ -270,12 +270,13 @@ std::optional<MessageSummary> MessagesStore::find(std::int64_t account_id, std::
   return message_from(*row);
 }
 
-std::optional<std::string> MessagesStore::raw_zstd(std::int64_t account_id, std::int64_t inbox_id, std::int64_t id) {
-  const auto row =
-      tx_.query_one("SELECT raw_zstd FROM sandbox_messages WHERE account_id = ? AND inbox_id = ? AND id = ?",
-                    {account_id, inbox_id, id});
+std::optional<MessagesStore::StoredRaw> MessagesStore::raw(std::int64_t account_id, std::int64_t inbox_id,
+                                                           std::int64_t id) {
+  const auto row = tx_.query_one(
+      "SELECT raw_zstd, email_size, subject FROM sandbox_messages WHERE account_id = ? AND inbox_id = ? AND id = ?",
+      {account_id, inbox_id, id});
   if (!row) return std::nullopt;
-  return row->text(0);
+  return StoredRaw{row->text(0), row->integer(1), row->text(2)};
 }
 
 bool MessagesStore::set_read(std::int64_t account_id, std::int64_t inbox_id, std::int64_t id, bool is_read,

@@ -39,7 +39,13 @@ class MessagesStore {
                                             std::optional<std::int64_t> after_id, int limit, int offset,
                                             bool oldest_first = false);
   std::optional<sandbox::MessageSummary> find(std::int64_t account_id, std::int64_t inbox_id, std::int64_t id);
-  std::optional<std::string> raw_zstd(std::int64_t account_id, std::int64_t inbox_id, std::int64_t id);
+  // The stored bytes with what reading them needs: the decompressed size (the bound) and the subject.
+  struct StoredRaw {
+    std::string compressed;
+    std::int64_t size = 0;
+    std::string subject;
+  };
+  std::optional<StoredRaw> raw(std::int64_t account_id, std::int64_t inbox_id, std::int64_t id);
   bool set_read(std::int64_t account_id, std::int64_t inbox_id, std::int64_t id, bool is_read, std::int64_t now);
   bool remove(std::int64_t account_id, std::int64_t inbox_id, std::int64_t id);
 

@@ -82,13 +82,6 @@ sandbox::CaptureTarget target_of(sandbox::MessagesService& messages, const Conte
   return *target;
 }
 
-json::value parse_send_body(const Request& request) {
-  boost::system::error_code ec;
-  json::value body = json::parse(request.body, ec);
-  if (ec) throw BadRequest("the request body is not valid JSON: " + ec.message());
-  return body;
-}
-
 }  // namespace
 
 void add_sandbox_send_routes(Router& router, Services& services) {
@@ -102,7 +95,7 @@ void add_sandbox_send_routes(Router& router, Services& services) {
       [&messages, &services](Context& context) {
         const sandbox::CaptureTarget target = target_of(messages, context);
         SendOutcome outcome =
-            capture_one(services, context, target, mime::parse_send_request(parse_send_body(context.request)));
+            capture_one(services, context, target, mime::parse_send_request(parse_body(context.request)));
         return json_response(outcome.status, outcome.body);
       },
       options);
@@ -111,7 +104,7 @@ void add_sandbox_send_routes(Router& router, Services& services) {
       "POST", "/api/batch/{inbox_id}", rule,
       [&messages, &services](Context& context) {
         const sandbox::CaptureTarget target = target_of(messages, context);
-        const mime::BatchRequestResult batch = mime::parse_batch_request(parse_send_body(context.request));
+        const mime::BatchRequestResult batch = mime::parse_batch_request(parse_body(context.request));
         if (!batch.ok()) return json_response(400, failure(batch.errors));
         json::array responses;
         for (const mime::SendRequestResult& request : batch.requests)

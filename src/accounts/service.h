@@ -148,6 +148,12 @@ class AccountsService {
   CreatedToken reset_token(std::int64_t account_id, std::int64_t token_id, const TokenRequest& overrides);
   void delete_token(std::int64_t account_id, std::int64_t token_id);
   int purge_expired_tokens();
+  // A token named "<name> <id>" holding `grants`, created inside the caller's write transaction (a sending
+  // domain comes with its own token).
+  CreatedToken create_resource_token(store::Tx& tx, std::int64_t account_id, const std::string& name,
+                                     const std::vector<Grant>& grants) {
+    return insert_token(tx, account_id, name, "System", grants, std::nullopt, true);
+  }
 
   BillingUsage billing_usage(std::int64_t account_id);
   void record_usage(std::int64_t account_id, const std::string& metric, std::int64_t amount);

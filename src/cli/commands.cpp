@@ -15,6 +15,7 @@
 #include "core/metrics.h"
 #include "core/rate_limiter.h"
 #include "core/tls_certificate.h"
+#include "domains/service.h"
 #include "email_templates/service.h"
 #include "http/api/routes.h"
 #include "http/pipeline.h"
@@ -22,6 +23,7 @@
 #include "sandbox/inboxes.h"
 #include "sandbox/messages.h"
 #include "sandbox/smtp_capture.h"
+#include "sandbox/system_mailbox.h"
 #include "smtp/server.h"
 #include "store/database.h"
 
@@ -154,6 +156,18 @@ int run_serve(const Config& config) {
   email_templates::TemplatesService email_templates_service(*db, clock,
                                                             {.max_templates_per_account = config.max_email_templates});
   services.templates = &email_templates_service;
+  sandbox::SystemMailbox system_mailbox(*db, inboxes, messages, config.domains.hostname);
+  dns::ResolverOptions resolver_options;
+  resolver_options.servers = dns::parse_server_list(config.domains.dns_server);
+  const std::string key_file = config.domains.key_file.empty()
+                                   ? (std::filesystem::path(config.data_dir) / "domain-keys.key").string()
+                                   : config.domains.key_file;
+  domains::DomainsService domains_service(
+      *db, accounts, clock, config.domains, crypto::SecretBox::load_or_create(key_file),
+      std::make_shared<dns::Resolver>(resolver_options), [&system_mailbox](const domains::SystemEmail& email) {
+        system_mailbox.deliver(email.account_id, email.to, email.subject, email.text, email.html);
+      });
+  services.domains = &domains_service;
   http::api::add_all_routes(router, services);
   RateLimiter rate_limiter(config.rate_limit_requests, config.rate_limit_window_seconds);
   http::Pipeline pipeline(router, *db, accounts, rate_limiter, metrics);
@@ -197,6 +211,7 @@ int run_serve(const Config& config) {
   smtp::Server smtp_server(smtp_options);
   for (const HostPort& bound : smtp_server.start()) spdlog::info("sandbox SMTP listening on {}", bound.to_string());
   Janitor janitor(accounts, messages);
+  domains_service.start();
   std::cout << "Postroom is running: API/UI at " << config.effective_public_url() << " (Ctrl-C to stop)" << std::endl;
 
   int received = 0;
@@ -205,6 +220,7 @@ int run_serve(const Config& config) {
                config.shutdown_timeout_seconds);
   sandbox_events.close();  // wakes long-polling waiters so their requests finish
   smtp_server.shutdown(std::chrono::seconds(config.shutdown_timeout_seconds));
+  domains_service.stop();
   server.shutdown(std::chrono::seconds(config.shutdown_timeout_seconds));
   server.wait();
   spdlog::info("stopped");

@@ -6,6 +6,8 @@
 #include <map>
 #include <sstream>
 
+#include "dns/resolver.h"
+
 namespace postroom::cli {
 namespace {
 
@@ -221,6 +223,56 @@ void add_serve_options(CLI::App& app, Config& config) {
   app.add_option("--sandbox-wait-max", sandbox.wait_max_seconds, "Longest timeout of the messages/wait endpoint (s)")
       ->envname("POSTROOM_SANDBOX_WAIT_MAX")
       ->check(CLI::Range(1, 3600))
+      ->capture_default_str();
+  auto& domains = config.domains;
+  app.add_option("--dns-server", domains.dns_server,
+                 "DNS servers for domain verification, HOST:PORT[,HOST:PORT…] (default: the system resolver)")
+      ->envname("POSTROOM_DNS_SERVER")
+      ->check([](const std::string& value) -> std::string {
+        try {
+          dns::parse_server_list(value);
+          return {};
+        } catch (const std::exception& e) {
+          return e.what();
+        }
+      });
+  app.add_option("--sending-hostname", domains.hostname,
+                 "Public host name of the outgoing MTA (verification CNAME target, SPF a: term)")
+      ->envname("POSTROOM_SENDING_HOSTNAME")
+      ->capture_default_str();
+  app.add_option("--spf-include", domains.spf_include, "Domain named as include: in the suggested SPF record")
+      ->envname("POSTROOM_SPF_INCLUDE");
+  app.add_option("--sending-ips", domains.sending_ips,
+                 "Sending IP addresses for the suggested SPF record, comma-separated")
+      ->envname("POSTROOM_SENDING_IPS");
+  app.add_option("--tracking-host", domains.tracking_host,
+                 "Target of the click-tracking CNAME (default: --sending-hostname)")
+      ->envname("POSTROOM_TRACKING_HOST");
+  app.add_option("--bounce-host", domains.bounce_host, "Target of the return-path CNAME (default: --sending-hostname)")
+      ->envname("POSTROOM_BOUNCE_HOST");
+  app.add_option("--dkim-selector-prefix", domains.dkim_selector_prefix, "DKIM selectors are <prefix>1 and <prefix>2")
+      ->envname("POSTROOM_DKIM_SELECTOR_PREFIX")
+      ->capture_default_str();
+  app.add_flag("--dkim-ed25519", domains.dkim_ed25519, "Also sign with an Ed25519 key (dual signing, RFC 8463)")
+      ->envname("POSTROOM_DKIM_ED25519");
+  app.add_option("--domain-key-file", domains.key_file,
+                 "Master key sealing DKIM private keys (default: <data-dir>/domain-keys.key; back it up)")
+      ->envname("POSTROOM_DOMAIN_KEY_FILE");
+  app.add_option("--demo-domain", domains.demo_domain, "Name of each account's demo sending domain")
+      ->envname("POSTROOM_DEMO_DOMAIN")
+      ->capture_default_str();
+  app.add_flag("--require-domain-approval", domains.require_approval,
+               "Verified domains wait for an admin's approval before they may send")
+      ->envname("POSTROOM_REQUIRE_DOMAIN_APPROVAL");
+  app.add_option("--domain-recheck-unverified", domains.recheck_unverified_seconds,
+                 "Seconds between DNS checks of unverified domains")
+      ->envname("POSTROOM_DOMAIN_RECHECK_UNVERIFIED")
+      ->check(CLI::Range(1, 86400 * 30))
+      ->capture_default_str();
+  app.add_option("--domain-recheck-verified", domains.recheck_verified_seconds,
+                 "Seconds between DNS checks of verified domains")
+      ->envname("POSTROOM_DOMAIN_RECHECK_VERIFIED")
+      ->check(CLI::Range(1, 86400 * 30))
       ->capture_default_str();
   app.add_option("--admin-email", config.admin_email, "E-mail of the admin user created on first start")
       ->envname("POSTROOM_ADMIN_EMAIL")

@@ -45,6 +45,27 @@ struct SandboxSettings {
   int wait_max_seconds = 300;  // longest accepted `timeout` of the messages/wait endpoint
 };
 
+// Sending domains: what the DNS records Postroom asks for point at, and how they are checked.
+struct DomainSettings {
+  std::string dns_server;  // HOST:PORT[,HOST:PORT…] used for verification; empty: the system resolver
+  // Public host name of this installation's outgoing MTA: target of the verification CNAME, and of SPF
+  // ("a:<host>") unless spf_include / sending_ips say otherwise.
+  std::string hostname = "postroom.localhost";
+  std::string spf_include;    // "include:<this>" in the suggested SPF record
+  std::string sending_ips;    // comma-separated IPv4/IPv6 addresses authorized in the suggested SPF record
+  std::string tracking_host;  // target of the click-tracking CNAME; empty: hostname
+  std::string bounce_host;    // target of the return-path CNAME; empty: hostname
+  std::string dkim_selector_prefix = "pr";  // selectors <prefix>1 and <prefix>2 (and <prefix>ed with Ed25519)
+  bool dkim_ed25519 = false;                // also sign with an Ed25519 key (dual signing)
+  std::string key_file;                     // master key sealing DKIM private keys; empty: <data_dir>/domain-keys.key
+  std::string demo_domain = "demo.postroom.test";  // each account's demo domain (sends only to its users)
+  bool require_approval = false;                   // compliance needs an admin's approval after DNS verification
+  int recheck_unverified_seconds = 3600;
+  int recheck_verified_seconds = 86400;
+  int refresh_after_seconds = 60;  // a GET older than this schedules a fresh check
+  int max_in_flight_queries = 64;
+};
+
 struct Config {
   std::string data_dir = "./data";
   std::string database;  // "sqlite:PATH" or "postgres://…"; empty: sqlite:<data_dir>/postroom.db
@@ -69,6 +90,7 @@ struct Config {
   int db_pool_size = 8;
   PlanLimits plans;
   SandboxSettings sandbox;
+  DomainSettings domains;
   std::int64_t max_email_templates = 200;  // per account (the documented limit)
 
   std::string database_url() const;

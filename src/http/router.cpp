@@ -36,7 +36,7 @@ void Router::add(const std::string& method, const std::string& pattern, AccessRu
               {},
               rule,
               std::move(handler),
-              options.blocks || (method != "GET" && method != "HEAD"),
+              options.writes || options.blocks || (method != "GET" && method != "HEAD"),
               options.sending_errors,
               options.blocks};
   for (std::string_view segment : split_path(pattern)) route.segments.emplace_back(segment);

@@ -80,6 +80,8 @@ struct RouteOptions {
   bool blocks = false;
   // Errors in the sending API's shape ({"success":false,"errors":["…"]}) instead of the account API's.
   bool sending_errors = false;
+  // A GET that writes (creates something on first use) runs like a write: outside the read snapshot.
+  bool writes = false;
 };
 
 struct Route {

@@ -366,8 +366,11 @@ std::vector<ResourceRef> ResourceStore::chain(const ResourceRef& resource) {
       return prepend(resource,
                      prepend(ResourceRef{ResourceType::project, row->integer(0)}, account_chain(row->integer(1))));
     }
-    case ResourceType::sending_domain:
-      return {};  // sending domains arrive with their own store
+    case ResourceType::sending_domain: {
+      const auto row = tx_.query_one("SELECT account_id FROM sending_domains WHERE id = ?", {resource.id});
+      if (!row) return {};
+      return prepend(resource, account_chain(row->integer(0)));
+    }
   }
   return {};
 }

@@ -111,6 +111,27 @@ const std::vector<Migration>& migrations() {
            "UPDATE inboxes SET messages_count = (SELECT COUNT(*) FROM sandbox_messages m WHERE m.inbox_id = "
            "inboxes.id)",
        }},
+      {5,
+       "sending domains",
+       {
+           // Deleted domains stay (deleted_at set) so history keeps their name; only live ones must be unique.
+           // dns_checks holds the last check of each record by key: {"spf":{"value","status","reason","found"}}.
+           "CREATE TABLE sending_domains (id {ID}, account_id BIGINT NOT NULL REFERENCES accounts(id) ON DELETE "
+           "CASCADE, domain_name TEXT NOT NULL, demo BIGINT NOT NULL DEFAULT 0, verification_token TEXT NOT NULL, "
+           "dns_checks TEXT NOT NULL DEFAULT '{}', dns_verified BIGINT NOT NULL DEFAULT 0, dns_verified_at BIGINT, "
+           "dns_checked_at BIGINT, dns_lost BIGINT NOT NULL DEFAULT 0, compliance_status TEXT NOT NULL, "
+           "compliance_approved BIGINT NOT NULL DEFAULT 0, settings TEXT NOT NULL DEFAULT '{}', api_token_id BIGINT, "
+           "created_at BIGINT NOT NULL, deleted_at BIGINT)",
+           "CREATE UNIQUE INDEX sending_domains_live_name ON sending_domains(account_id, domain_name) WHERE "
+           "deleted_at IS NULL",
+           "CREATE INDEX sending_domains_by_check ON sending_domains(dns_checked_at)",
+           "CREATE TABLE dkim_keys (id {ID}, domain_id BIGINT NOT NULL REFERENCES sending_domains(id) ON DELETE "
+           "CASCADE, selector TEXT NOT NULL, algorithm TEXT NOT NULL, public_txt TEXT NOT NULL, private_sealed TEXT "
+           "NOT NULL, state TEXT NOT NULL, created_at BIGINT NOT NULL)",
+           "CREATE INDEX dkim_keys_by_domain ON dkim_keys(domain_id)",
+           "CREATE TABLE company_info (account_id BIGINT PRIMARY KEY REFERENCES accounts(id) ON DELETE CASCADE, "
+           "fields TEXT NOT NULL, updated_at BIGINT NOT NULL)",
+       }},
   };
   return all;
 }

@@ -13,6 +13,9 @@ class EventHub;
 namespace postroom::email_templates {
 class TemplatesService;
 }  // namespace postroom::email_templates
+namespace postroom::domains {
+class DomainsService;
+}  // namespace postroom::domains
 
 namespace postroom::http::api {
 
@@ -27,6 +30,7 @@ struct Services {
   sandbox::EventHub* sandbox_events = nullptr;             // live event streams; registered only when set
   std::string public_url{};                                // the one browser Origin allowed on event streams
   email_templates::TemplatesService* templates = nullptr;  // email templates; registered only when set
+  domains::DomainsService* domains = nullptr;              // sending domains; registered only when set
 };
 
 void add_health_routes(Router& router, Services& services);
@@ -42,6 +46,7 @@ void add_sandbox_events_routes(Router& router, Services& services);
 void add_projects_routes(Router& router, Services& services);
 void add_inboxes_routes(Router& router, Services& services);
 void add_email_templates_routes(Router& router, Services& services);
+void add_sending_domains_routes(Router& router, Services& services);
 
 inline void add_all_routes(Router& router, Services& services) {
   add_health_routes(router, services);
@@ -54,6 +59,7 @@ inline void add_all_routes(Router& router, Services& services) {
   add_projects_routes(router, services);
   add_inboxes_routes(router, services);
   add_email_templates_routes(router, services);
+  add_sending_domains_routes(router, services);
   add_sandbox_messages_routes(router, services);
   add_sandbox_send_routes(router, services);
   add_sandbox_events_routes(router, services);

@@ -161,6 +161,14 @@ int AccountsService::level_on(const Principal& principal, const ResourceRef& res
   return db_.read([&](Tx& tx) { return level_in(tx, principal, resource); });
 }
 
+int AccountsService::organization_level(const Principal& principal, std::int64_t account_id) {
+  return db_.read([&](Tx& tx) {
+    const auto account = AccountStore(tx).find(account_id);
+    if (!account) return 0;
+    return level_in(tx, principal, ResourceRef{ResourceType::organization, account->organization_id});
+  });
+}
+
 std::optional<int> AccountsService::level_in_account(const Principal& principal, const ResourceRef& resource,
                                                      std::int64_t account_id) {
   return db_.read([&](Tx& tx) -> std::optional<int> {

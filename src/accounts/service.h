@@ -121,6 +121,9 @@ class AccountsService {
   // principal holding grants only on things inside it gets level::indeterminate.
   int level_on(const Principal& principal, const ResourceRef& resource);
 
+  // The principal's level on the organization that owns the account (0 when the account does not exist):
+  // decisions reserved to whoever runs the installation, like approving a sending domain.
+  int organization_level(const Principal& principal, std::int64_t account_id);
   // The level on a project or inbox that must belong to `account_id`; empty when no such resource is in it.
   std::optional<int> level_in_account(const Principal& principal, const ResourceRef& resource, std::int64_t account_id);
 

@@ -24,6 +24,9 @@
 #include "sandbox/messages.h"
 #include "sandbox/smtp_capture.h"
 #include "sandbox/system_mailbox.h"
+#include "sending/delivery.h"
+#include "sending/service.h"
+#include "sending/smtp_submission.h"
 #include "smtp/server.h"
 #include "store/database.h"
 
@@ -62,6 +65,43 @@ void print_block(std::ostream& out, const accounts::BootstrapResult& r, const Co
 }
 
 // Deletes tokens past their retention hourly; wakes early on shutdown.
+std::vector<std::string> split_list(const std::string& text) {
+  std::vector<std::string> out;
+  std::size_t start = 0;
+  while (start <= text.size()) {
+    const auto comma = std::min(text.find(',', start), text.size());
+    std::string item = text.substr(start, comma - start);
+    item.erase(0, item.find_first_not_of(" \t"));
+    item.erase(item.find_last_not_of(" \t") + 1);
+    if (!item.empty()) out.push_back(item);
+    start = comma + 1;
+  }
+  return out;
+}
+
+sending::DeliverySettings delivery_settings(const Config& config) {
+  sending::DeliverySettings settings;
+  settings.helo_name = config.domains.hostname;
+  settings.source_address = config.sending.source_address;
+  if (!config.sending.relay.empty()) {
+    settings.relay = sending::parse_relay_url(config.sending.relay);
+    if (!config.sending.relay.starts_with("smtps://")) settings.relay->tls = config.sending.relay_tls;
+  }
+  settings.retry_schedule.clear();
+  for (const auto& item : split_list(config.sending.retry_schedule)) settings.retry_schedule.push_back(std::stoi(item));
+  settings.require_tls_domains = split_list(config.sending.require_tls_domains);
+  settings.max_in_flight = config.sending.max_in_flight;
+  settings.max_per_site = config.sending.max_per_site;
+  return settings;
+}
+
+sending::SubmissionSettings submission_settings(const Config& config) {
+  return {.max_connections_per_account = config.sending.max_connections_per_account,
+          .max_messages_per_connection = config.sending.max_messages_per_connection,
+          .max_message_size = static_cast<std::size_t>(config.sending.max_message_size),
+          .allow_plaintext_auth = config.sending.allow_plaintext_auth};
+}
+
 // Hourly housekeeping: purges expired API tokens and sandbox messages past their maximum age.
 class Janitor {
  public:
@@ -168,6 +208,18 @@ int run_serve(const Config& config) {
         system_mailbox.deliver(email.account_id, email.to, email.subject, email.text, email.html);
       });
   services.domains = &domains_service;
+  sending::SendingService sending_service(
+      *db, accounts, domains_service, &email_templates_service, clock,
+      {.public_url = config.effective_public_url(),
+       .bounce_host = config.domains.bounce_host.empty() ? config.domains.hostname : config.domains.bounce_host,
+       .max_message_size = config.sending.max_message_size,
+       .monthly_limit = config.plans.sending_message_limit});
+  sending::DeliveryEngine delivery(
+      *db, domains_service, clock, delivery_settings(config), std::make_shared<dns::Resolver>(resolver_options),
+      config.sending.bounce_rules.empty() ? sending::BounceClassifier::defaults()
+                                          : sending::BounceClassifier::from_file(config.sending.bounce_rules));
+  sending_service.on_enqueued([&delivery](const std::vector<std::int64_t>& ids) { delivery.enqueue(ids); });
+  services.sending = &sending_service;
   http::api::add_all_routes(router, services);
   RateLimiter rate_limiter(config.rate_limit_requests, config.rate_limit_window_seconds);
   http::Pipeline pipeline(router, *db, accounts, rate_limiter, metrics);
@@ -210,8 +262,32 @@ int run_serve(const Config& config) {
                         "sandbox-tls");
   smtp::Server smtp_server(smtp_options);
   for (const HostPort& bound : smtp_server.start()) spdlog::info("sandbox SMTP listening on {}", bound.to_string());
+  sending::SmtpSubmission submission(accounts, sending_service, sending::Stream::transactional,
+                                     submission_settings(config));
+  sending::SmtpSubmission bulk_submission(accounts, sending_service, sending::Stream::bulk,
+                                          submission_settings(config));
+  smtp::ServerOptions submission_options;
+  submission_options.limits.hostname = config.domains.hostname;
+  submission_options.limits.max_message_size = static_cast<std::size_t>(config.sending.max_message_size);
+  submission_options.limits.max_recipients = 1000;
+  submission_options.max_connections = config.sandbox.smtp_max_connections;
+  submission_options.max_connections_per_ip = config.sending.max_connections_per_ip;
+  submission_options.io_threads = 1;
+  submission_options.worker_threads = 16;
+  submission_options.tls = {config.tls_cert, config.tls_key, config.data_dir};
+  if (!config.smtp.empty())
+    smtp::add_listeners(submission_options, config.smtp, smtp::ListenerMode::starttls, submission, "submission");
+  if (!config.sending.smtps.empty())
+    smtp::add_listeners(submission_options, config.sending.smtps, smtp::ListenerMode::implicit_tls, submission,
+                        "submission-tls");
+  if (!config.smtp_bulk.empty())
+    smtp::add_listeners(submission_options, config.smtp_bulk, smtp::ListenerMode::starttls, bulk_submission, "bulk");
+  smtp::Server submission_server(submission_options);
+  for (const HostPort& bound : submission_server.start())
+    spdlog::info("sending SMTP listening on {}", bound.to_string());
   Janitor janitor(accounts, messages);
   domains_service.start();
+  delivery.start();
   std::cout << "Postroom is running: API/UI at " << config.effective_public_url() << " (Ctrl-C to stop)" << std::endl;
 
   int received = 0;
@@ -220,6 +296,8 @@ int run_serve(const Config& config) {
                config.shutdown_timeout_seconds);
   sandbox_events.close();  // wakes long-polling waiters so their requests finish
   smtp_server.shutdown(std::chrono::seconds(config.shutdown_timeout_seconds));
+  submission_server.shutdown(std::chrono::seconds(config.shutdown_timeout_seconds));
+  delivery.stop();
   domains_service.stop();
   server.shutdown(std::chrono::seconds(config.shutdown_timeout_seconds));
   server.wait();

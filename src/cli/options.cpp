@@ -274,6 +274,59 @@ void add_serve_options(CLI::App& app, Config& config) {
       ->envname("POSTROOM_DOMAIN_RECHECK_VERIFIED")
       ->check(CLI::Range(1, 86400 * 30))
       ->capture_default_str();
+  auto& sending = config.sending;
+  app.add_option("--smtps", sending.smtps, "Implicit-TLS submission listeners (port 465 style), HOST:PORT[,…]")
+      ->envname("POSTROOM_SMTPS");
+  app.add_option("--relay", sending.relay,
+                 "Deliver all live mail through this smarthost: smtp://[user:pass@]host[:port] or smtps://…")
+      ->envname("POSTROOM_RELAY");
+  app.add_option("--relay-tls", sending.relay_tls, "TLS toward the smarthost: none, opportunistic, required, implicit")
+      ->envname("POSTROOM_RELAY_TLS")
+      ->check(CLI::IsMember({"none", "opportunistic", "required", "implicit"}))
+      ->capture_default_str();
+  app.add_option("--sending-source-address", sending.source_address, "Local IP address for outgoing SMTP connections")
+      ->envname("POSTROOM_SENDING_SOURCE_ADDRESS");
+  app.add_option("--retry-schedule", sending.retry_schedule,
+                 "Seconds before each retry after a temporary failure, comma-separated (then a hard bounce)")
+      ->envname("POSTROOM_RETRY_SCHEDULE")
+      ->capture_default_str();
+  app.add_option("--require-tls-domains", sending.require_tls_domains,
+                 "Recipient domains that must get STARTTLS with a verified certificate, comma-separated")
+      ->envname("POSTROOM_REQUIRE_TLS_DOMAINS");
+  app.add_option("--bounce-rules", sending.bounce_rules,
+                 "File of bounce categorization rules tried before the defaults")
+      ->envname("POSTROOM_BOUNCE_RULES");
+  app.add_option("--sending-max-message-size", sending.max_message_size, "Largest live message in bytes")
+      ->envname("POSTROOM_SENDING_MAX_MESSAGE_SIZE")
+      ->check(CLI::Range(std::int64_t{1024}, std::int64_t{150} * 1024 * 1024))
+      ->capture_default_str();
+  app.add_option("--smtp-connections-per-account", sending.max_connections_per_account,
+                 "Concurrent submission connections per account")
+      ->envname("POSTROOM_SMTP_CONNECTIONS_PER_ACCOUNT")
+      ->check(CLI::Range(1, 100000))
+      ->capture_default_str();
+  app.add_option("--smtp-messages-per-connection", sending.max_messages_per_connection,
+                 "Messages per submission connection")
+      ->envname("POSTROOM_SMTP_MESSAGES_PER_CONNECTION")
+      ->check(CLI::Range(1, 1000000))
+      ->capture_default_str();
+  app.add_option("--smtp-connections-per-ip", sending.max_connections_per_ip,
+                 "Concurrent submission connections per client IP")
+      ->envname("POSTROOM_SMTP_CONNECTIONS_PER_IP")
+      ->check(CLI::Range(1, 100000))
+      ->capture_default_str();
+  app.add_flag("--smtp-allow-plaintext-auth", sending.allow_plaintext_auth,
+               "Offer AUTH on submission before STARTTLS (local development only)")
+      ->envname("POSTROOM_SMTP_ALLOW_PLAINTEXT_AUTH");
+  app.add_option("--delivery-concurrency", sending.max_in_flight, "Deliveries in progress at once")
+      ->envname("POSTROOM_DELIVERY_CONCURRENCY")
+      ->check(CLI::Range(1, 100000))
+      ->capture_default_str();
+  app.add_option("--delivery-per-site", sending.max_per_site,
+                 "Deliveries at once to one site (domains sharing MX hosts)")
+      ->envname("POSTROOM_DELIVERY_PER_SITE")
+      ->check(CLI::Range(1, 10000))
+      ->capture_default_str();
   app.add_option("--admin-email", config.admin_email, "E-mail of the admin user created on first start")
       ->envname("POSTROOM_ADMIN_EMAIL")
       ->capture_default_str();

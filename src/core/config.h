@@ -66,6 +66,24 @@ struct DomainSettings {
   int max_in_flight_queries = 64;
 };
 
+// Live sending: submission listeners' limits and the delivery engine.
+struct SendingConfig {
+  std::string smtps;  // implicit-TLS submission listeners (transactional), HOST:PORT[,…]; empty: none
+  std::string relay;  // smtp://[user:pass@]host[:port] or smtps://…: deliver everything through this smarthost
+  std::string relay_tls = "opportunistic";  // none | opportunistic | required | implicit (smtps:// implies implicit)
+  std::string source_address;               // local IP for outgoing connections
+  std::string retry_schedule = "60,300,900,1800,3600,7200,10800,14400,21600,28800";  // seconds before each retry
+  std::string require_tls_domains;  // recipient domains that must get STARTTLS, comma-separated
+  std::string bounce_rules;         // extra bounce categorization rules (file), tried before the defaults
+  std::int64_t max_message_size = 10 * 1024 * 1024;
+  int max_connections_per_account = 10;
+  int max_messages_per_connection = 100;
+  int max_connections_per_ip = 10;
+  bool allow_plaintext_auth = false;  // AUTH before STARTTLS on submission (local development only)
+  int max_in_flight = 200;
+  int max_per_site = 20;
+};
+
 struct Config {
   std::string data_dir = "./data";
   std::string database;  // "sqlite:PATH" or "postgres://…"; empty: sqlite:<data_dir>/postroom.db
@@ -91,6 +109,7 @@ struct Config {
   PlanLimits plans;
   SandboxSettings sandbox;
   DomainSettings domains;
+  SendingConfig sending;
   std::int64_t max_email_templates = 200;  // per account (the documented limit)
 
   std::string database_url() const;

@@ -17,6 +17,8 @@ std::string random_hex(std::size_t length);
 // Random password made of letters and digits, for generated user passwords.
 std::string random_password(std::size_t length);
 
+// A random (version 4) UUID in its lowercase text form: template uuids, sent message ids, suppression ids.
+std::string new_uuid();
 std::string sha256_hex(std::string_view data);
 bool constant_time_equals(std::string_view a, std::string_view b);
 

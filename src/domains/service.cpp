@@ -327,12 +327,18 @@ void DomainsService::check_and_save(std::vector<SendingDomain>& domains) {
       domain.dns_lost = true;  // stays until the records pass again
       spdlog::warn("sending domain lost DNS verification: account={} domain={}", domain.account_id, domain.domain_name);
     }
-    domain.compliance_status = compliance_for(domain);
   }
   db_.write([&](Tx& tx) {
     DomainsStore store(tx);
-    for (const auto& domain : domains) {
-      if (store.find(domain.account_id, domain.id)) store.save_checks(domain);
+    for (auto& domain : domains) {
+      // The compliance decision may have changed while DNS was asked (an owner suspending the domain): start
+      // from what is stored now, not from the copy read before the check.
+      const auto current = store.find(domain.account_id, domain.id);
+      if (!current) continue;
+      domain.compliance_approved = current->compliance_approved;
+      domain.compliance_status = current->compliance_status;
+      domain.compliance_status = compliance_for(domain);
+      store.save_checks(domain);
     }
   });
 }
@@ -398,6 +404,14 @@ SendingDomain DomainsService::rotate_dkim(std::int64_t account_id, std::int64_t 
   replacement.private_sealed = secrets_.seal(generated.second.private_der(), seal_context(id, replacement.selector));
   db_.write([&](Tx& tx) {
     DomainsStore store(tx);
+    // Two rotations at once (a double click) must not both switch: the keys must still be the ones checked.
+    const auto now_keys = store.keys(id);
+    const auto state_of = [&](std::int64_t key_id) {
+      const auto it = std::find_if(now_keys.begin(), now_keys.end(), [&](const DkimKey& k) { return k.id == key_id; });
+      return it == now_keys.end() ? std::string() : it->state;
+    };
+    if (state_of(active->id) != kActive || state_of(standby->id) != kStandby)
+      throw ValidationError("base", "The DKIM keys changed meanwhile (another rotation); reload and try again");
     store.set_key_state(standby->id, std::string(kActive));
     store.set_key_state(active->id, std::string(kRetired));
     store.add_key(replacement);
@@ -467,7 +481,8 @@ CompanyInfo DomainsService::save_company_info(std::int64_t account_id, std::int6
     DomainsStore store(tx);
     if (!store.find(account_id, domain_id)) throw NotFound();
     const auto existing = store.company_info(account_id);
-    CompanyInfo info = existing.value_or(CompanyInfo{});
+    // A create (POST) states the whole record and is validated as given; an update (PATCH) changes fields.
+    CompanyInfo info = create ? CompanyInfo{} : existing.value_or(CompanyInfo{});
     std::map<std::string, std::vector<std::string>> errors;
     for (const auto& [field, value] : input) {
       std::string* required = field == "name"          ? &info.name
@@ -517,6 +532,15 @@ CompanyInfo DomainsService::save_company_info(std::int64_t account_id, std::int6
     if (!errors.empty()) throw ValidationError(std::move(errors));
     store.save_company_info(account_id, info, clock_.now());
     return info;
+  });
+}
+
+std::optional<SendingDomain> DomainsService::find_live(std::int64_t account_id, const std::string& domain_name) {
+  if (!settings_.demo_domain.empty() && domain_name == settings_.demo_domain) ensure_demo(account_id);
+  return db_.read([&](Tx& tx) -> std::optional<SendingDomain> {
+    auto domain = DomainsStore(tx).find_by_name(account_id, lowercase(domain_name));
+    if (!domain) return std::nullopt;
+    return with_records(tx, std::move(*domain));
   });
 }
 

@@ -90,12 +90,14 @@ class DomainsService {
   void send_setup_instructions(std::int64_t account_id, std::int64_t id, const std::string& email);
 
   // The account's company information, seen through one of its domains (NotFound for an unknown domain or,
-  // for get, when none was saved). create requires name, address, city, country, zip_code, website_url and
-  // info_level; update changes only the given fields.
+  // for get, when none was saved). create requires name, address, city, country, zip_code and website_url
+  // (info_level defaults to "business"); update changes only the given fields.
   CompanyInfo company_info(std::int64_t account_id, std::int64_t domain_id);
   CompanyInfo save_company_info(std::int64_t account_id, std::int64_t domain_id, const CompanyInfoInput& input,
                                 bool create);
 
+  // The live domain of that name (lowercase), with its records; nullopt when none.
+  std::optional<SendingDomain> find_live(std::int64_t account_id, const std::string& domain_name);
   // Keys a live, verified (or demo) domain signs with; empty when the domain cannot send.
   std::vector<SigningIdentity> signing_identities(std::int64_t account_id, const std::string& domain_name);
 

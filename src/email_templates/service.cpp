@@ -14,20 +14,6 @@ namespace {
 // Compiled templates kept at most; beyond this the cache starts over (templates recompile on demand).
 constexpr std::size_t kMaxCachedTemplates = 20'000;
 
-std::string new_uuid() {
-  std::string bytes = crypto::random_bytes(16);
-  bytes[6] = static_cast<char>((bytes[6] & 0x0f) | 0x40);  // version 4
-  bytes[8] = static_cast<char>((bytes[8] & 0x3f) | 0x80);  // RFC 4122 variant
-  static const char* hex = "0123456789abcdef";
-  std::string out;
-  for (std::size_t i = 0; i < bytes.size(); ++i) {
-    if (i == 4 || i == 6 || i == 8 || i == 10) out += '-';
-    const auto byte = static_cast<unsigned char>(bytes[i]);
-    out += hex[byte >> 4];
-    out += hex[byte & 0x0f];
-  }
-  return out;
-}
 
 // The number of characters (code points) of UTF-8 text, as the API counts lengths.
 std::size_t characters(const std::string& text) {
@@ -107,7 +93,7 @@ EmailTemplate TemplatesService::create(std::int64_t account_id, const TemplateIn
     }
     EmailTemplate fields;
     fields.account_id = account_id;
-    fields.uuid = new_uuid();
+    fields.uuid = crypto::new_uuid();
     fields.name = *input.name;
     fields.category = *input.category;
     fields.subject = *input.subject;

@@ -121,10 +121,10 @@ std::vector<SendingDomain> domains_from(const Rows& rows) {
 std::int64_t DomainsStore::create(const SendingDomain& d) {
   return tx_.insert_returning_id(
       "INSERT INTO sending_domains (account_id, domain_name, demo, verification_token, dns_checks, dns_verified, "
-      "dns_verified_at, compliance_status, compliance_approved, settings, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, "
-      "?, ?, ?, ?) RETURNING id",
+      "dns_verified_at, dns_checked_at, compliance_status, compliance_approved, settings, created_at) VALUES (?, ?, "
+      "?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
       {d.account_id, d.domain_name, std::int64_t{d.demo}, d.verification_token, checks_json(d),
-       std::int64_t{d.dns_verified}, nullable(d.dns_verified_at), d.compliance_status,
+       std::int64_t{d.dns_verified}, nullable(d.dns_verified_at), nullable(d.dns_checked_at), d.compliance_status,
        std::int64_t{d.compliance_approved}, settings_json(d), d.created_at});
 }
 

@@ -132,6 +132,38 @@ const std::vector<Migration>& migrations() {
            "CREATE TABLE company_info (account_id BIGINT PRIMARY KEY REFERENCES accounts(id) ON DELETE CASCADE, "
            "fields TEXT NOT NULL, updated_at BIGINT NOT NULL)",
        }},
+      {6,
+       "live sending",
+       {
+           // Bodies are zstd-compressed RFC 5322 bytes without the DKIM signature (added at delivery), shared by
+           // every recipient copy that reads the same bytes.
+           "CREATE TABLE sent_bodies (id {ID}, account_id BIGINT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE, "
+           "raw {BLOB} NOT NULL, size BIGINT NOT NULL, created_at BIGINT NOT NULL)",
+           // One row per recipient copy: the email logs' message and the durable delivery queue in one (rows
+           // with status 'enqueued' and a next_attempt_at are due for delivery).
+           "CREATE TABLE sent_messages (id {ID}, uuid TEXT NOT NULL UNIQUE, account_id BIGINT NOT NULL REFERENCES "
+           "accounts(id) ON DELETE CASCADE, domain_id BIGINT NOT NULL, domain_name TEXT NOT NULL, stream TEXT NOT "
+           "NULL, status TEXT NOT NULL, subject TEXT NOT NULL, from_email TEXT NOT NULL, mail_from TEXT NOT NULL, "
+           "to_email TEXT NOT NULL, recipient_kind TEXT NOT NULL, category TEXT NOT NULL, custom_variables TEXT, "
+           "template_id BIGINT, template_variables TEXT, client_ip TEXT NOT NULL, rfc_message_id TEXT NOT NULL, "
+           "body_id BIGINT NOT NULL REFERENCES sent_bodies(id), created_at BIGINT NOT NULL, attempts BIGINT NOT "
+           "NULL DEFAULT 0, next_attempt_at BIGINT, last_response TEXT NOT NULL DEFAULT '', bounce_category TEXT "
+           "NOT NULL DEFAULT '', sending_ip TEXT NOT NULL DEFAULT '', recipient_mx TEXT NOT NULL DEFAULT '', "
+           "email_service_provider TEXT NOT NULL DEFAULT '', opens_count BIGINT NOT NULL DEFAULT 0, clicks_count "
+           "BIGINT NOT NULL DEFAULT 0, updated_at BIGINT NOT NULL)",
+           "CREATE INDEX sent_messages_by_account ON sent_messages(account_id, id)",
+           "CREATE INDEX sent_messages_due ON sent_messages(next_attempt_at) WHERE next_attempt_at IS NOT NULL",
+           "CREATE INDEX sent_messages_by_body ON sent_messages(body_id)",
+           "CREATE TABLE message_events (id {ID}, message_id BIGINT NOT NULL REFERENCES sent_messages(id) ON DELETE "
+           "CASCADE, account_id BIGINT NOT NULL, event_type TEXT NOT NULL, created_at BIGINT NOT NULL, details TEXT "
+           "NOT NULL)",
+           "CREATE INDEX message_events_by_message ON message_events(message_id, id)",
+           "CREATE INDEX message_events_by_account_type ON message_events(account_id, event_type)",
+           "CREATE TABLE suppressions (id {ID}, uuid TEXT NOT NULL UNIQUE, account_id BIGINT NOT NULL REFERENCES "
+           "accounts(id) ON DELETE CASCADE, domain_id BIGINT, domain_name TEXT NOT NULL, email TEXT NOT NULL, type "
+           "TEXT NOT NULL, sending_stream TEXT NOT NULL, created_at BIGINT NOT NULL, details TEXT NOT NULL)",
+           "CREATE INDEX suppressions_by_email ON suppressions(account_id, email)",
+       }},
   };
   return all;
 }

@@ -50,6 +50,11 @@ class Installation:
         if "--sandbox-smtp" not in extra:
             # Servers of parallel suites must not compete for the default sandbox SMTP port.
             extra = ("--sandbox-smtp", f"127.0.0.1:{free_port()}", *extra)
+        # The same for the live-sending submission listeners.
+        if "--smtp" not in extra:
+            extra = ("--smtp", f"127.0.0.1:{free_port()}", *extra)
+        if "--smtp-bulk" not in extra:
+            extra = ("--smtp-bulk", f"127.0.0.1:{free_port()}", *extra)
         # Output goes to files: a full pipe would block the server's logging.
         self.stdout = open(os.path.join(self.tmp.name, f"stdout-{self.port}"), "w+")
         self.stderr = open(os.path.join(self.tmp.name, f"stderr-{self.port}"), "w+")

@@ -143,7 +143,9 @@ class CliTest(unittest.TestCase):
         config = os.path.join(self.inst.tmp.name, "postroom.toml")
         with open(config, "w") as f:
             f.write(f'http = "127.0.0.1:{free_port()}"\nrate_limit_requests = 3\n')
-        env = dict(os.environ, POSTROOM_HTTP=f"127.0.0.1:{port}", POSTROOM_CONFIG=config)
+        env = dict(os.environ, POSTROOM_HTTP=f"127.0.0.1:{port}", POSTROOM_CONFIG=config,
+                   POSTROOM_SANDBOX_SMTP=f"127.0.0.1:{free_port()}", POSTROOM_SMTP=f"127.0.0.1:{free_port()}",
+                   POSTROOM_SMTP_BULK=f"127.0.0.1:{free_port()}")
         process = subprocess.Popen([BIN, "serve", "--data-dir", self.inst.data_dir, *self.inst.db_args],
                                    env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:

@@ -25,7 +25,7 @@ function freePort() {
   });
 }
 
-export async function startPostroom() {
+export async function startPostroom(extraArgs = []) {
   const dir = mkdtempSync(path.join(tmpdir(), "postroom-sdk-"));
   const dataDir = path.join(dir, "data");
   let dbArgs = [];
@@ -41,10 +41,15 @@ export async function startPostroom() {
   const port = await freePort();
   // Its own sandbox SMTP port too: servers of parallel suites must not compete for the default 2525.
   const smtpPort = await freePort();
+  const submissionPort = await freePort();
+  const bulkPort = await freePort();
   const log = openSync(path.join(dir, "server.log"), "w");
   const child = spawn(
     BIN,
-    ["serve", "--data-dir", dataDir, ...dbArgs, "--http", `127.0.0.1:${port}`, "--sandbox-smtp", `127.0.0.1:${smtpPort}`],
+    [
+      "serve", "--data-dir", dataDir, ...dbArgs, "--http", `127.0.0.1:${port}`, "--sandbox-smtp", `127.0.0.1:${smtpPort}`,
+      "--smtp", `127.0.0.1:${submissionPort}`, "--smtp-bulk", `127.0.0.1:${bulkPort}`, ...extraArgs,
+    ],
     { stdio: ["ignore", log, log] },
   );
   const base = `http://127.0.0.1:${port}`;
@@ -61,6 +66,8 @@ export async function startPostroom() {
     base,
     boot,
     smtpPort,
+    submissionPort,
+    bulkPort,
     async stop() {
       child.kill("SIGTERM");
       await new Promise((r) => child.once("exit", r));

@@ -16,6 +16,9 @@ class TemplatesService;
 namespace postroom::domains {
 class DomainsService;
 }  // namespace postroom::domains
+namespace postroom::sending {
+class SendingService;
+}  // namespace postroom::sending
 
 namespace postroom::http::api {
 
@@ -31,6 +34,7 @@ struct Services {
   std::string public_url{};                                // the one browser Origin allowed on event streams
   email_templates::TemplatesService* templates = nullptr;  // email templates; registered only when set
   domains::DomainsService* domains = nullptr;              // sending domains; registered only when set
+  sending::SendingService* sending = nullptr;              // live sending, email logs, suppressions
 };
 
 void add_health_routes(Router& router, Services& services);
@@ -47,6 +51,10 @@ void add_projects_routes(Router& router, Services& services);
 void add_inboxes_routes(Router& router, Services& services);
 void add_email_templates_routes(Router& router, Services& services);
 void add_sending_domains_routes(Router& router, Services& services);
+void add_send_routes(Router& router, Services& services);
+void add_email_logs_routes(Router& router, Services& services);
+void add_suppressions_routes(Router& router, Services& services);
+void add_unsubscribe_routes(Router& router, Services& services);
 
 inline void add_all_routes(Router& router, Services& services) {
   add_health_routes(router, services);
@@ -60,6 +68,10 @@ inline void add_all_routes(Router& router, Services& services) {
   add_inboxes_routes(router, services);
   add_email_templates_routes(router, services);
   add_sending_domains_routes(router, services);
+  add_send_routes(router, services);
+  add_email_logs_routes(router, services);
+  add_suppressions_routes(router, services);
+  add_unsubscribe_routes(router, services);
   add_sandbox_messages_routes(router, services);
   add_sandbox_send_routes(router, services);
   add_sandbox_events_routes(router, services);

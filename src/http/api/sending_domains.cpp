@@ -241,10 +241,13 @@ void add_sending_domains_routes(Router& router, Services& services) {
         return json_response(
             200, domain_json(domains.rotate_dkim(context.account_id, context.id_param("domain_id")), context.level));
       });
-  // The compliance decision belongs to whoever runs the installation: owners of the account (or organization).
+  // The compliance decision belongs to whoever runs the installation: admins of the organization that owns the
+  // account (an account admin cannot approve its own domains).
   router.add_account_route(
-      "POST", "/sending_domains/{domain_id}/compliance",
-      {Scope::account, accounts::ResourceType::account, accounts::level::owner, {}}, [&domains](Context& context) {
+      "POST", "/sending_domains/{domain_id}/compliance", rules::account_admin(),
+      [&domains, &accounts](Context& context) {
+        if (accounts.organization_level(context.principal, context.account_id) < accounts::level::admin)
+          return forbidden();
         const json::value body = parse_body(context.request);
         const auto status = optional_string(as_object(body, ""), "compliance_status", "");
         return json_response(200, domain_json(domains.set_compliance(context.account_id, context.id_param("domain_id"),

@@ -1,0 +1,473 @@
+#include "sending/service.h"
+
+#include <algorithm>
+#include <boost/json.hpp>
+
+#include "core/compression.h"
+#include "core/crypto.h"
+#include "core/errors.h"
+#include "domains/records.h"
+#include "email_templates/service.h"
+#include "mime/message.h"
+#include "mime/raw_headers.h"
+#include "mime/send_request.h"
+#include "mime/text.h"
+
+namespace postroom::sending {
+namespace {
+
+namespace json = boost::json;
+using store::SendingStore;
+using store::Tx;
+
+constexpr std::string_view kPlaceholder = "__unsubscribe_url__";
+constexpr int kLogPageSize = 50;
+const std::string kDomainNotAllowed = "550 5.7.1 Sending from domain is not allowed";
+
+std::string lower(std::string_view text) { return mime::text::ascii_lower(text); }
+
+bool has_unsubscribe_link(const std::optional<std::string>& html) {
+  if (!html) return false;
+  const std::string l = lower(*html);
+  return l.find(std::string(kPlaceholder)) != std::string::npos || l.find("unsubscribe") != std::string::npos;
+}
+
+void replace_all(std::string& text, std::string_view from, const std::string& to) {
+  for (auto pos = text.find(from); pos != std::string::npos; pos = text.find(from, pos + to.size()))
+    text.replace(pos, from.size(), to);
+}
+
+// X-MT-Custom-Variables: a JSON object of at most 1000 bytes; array values keep their first element. Anything
+// else is ignored (nullopt), as the seed says.
+std::optional<std::string> custom_variables_from_header(const std::optional<std::string>& header) {
+  if (!header || header->size() > mime::kMaxCustomVariablesBytes) return std::nullopt;
+  boost::system::error_code ec;
+  json::value parsed = json::parse(*header, ec);
+  if (ec || !parsed.is_object()) return std::nullopt;
+  for (auto& [key, value] : parsed.as_object()) {
+    if (value.is_array()) value = value.as_array().empty() ? json::value(nullptr) : value.as_array().front();
+  }
+  return json::serialize(parsed);
+}
+
+}  // namespace
+
+std::string_view to_string(Stream stream) { return stream == Stream::bulk ? "bulk" : "transactional"; }
+
+std::optional<Stream> parse_stream(std::string_view text) {
+  if (text == "transactional") return Stream::transactional;
+  if (text == "bulk") return Stream::bulk;
+  return std::nullopt;
+}
+
+std::string domain_of(const std::string& email) {
+  const auto at = email.rfind('@');
+  if (at == std::string::npos) return {};
+  std::string domain = lower(email.substr(at + 1));
+  while (!domain.empty() && (domain.back() == '>' || domain.back() == '.' || domain.back() == ' ')) domain.pop_back();
+  return domain;
+}
+
+std::string unsubscribe_footer_html(const std::string& url) {
+  return "<div style=\"margin-top:24px;font-size:12px;color:#777\">If you no longer wish to receive these emails, "
+         "you can <a href=\"" +
+         url + "\">unsubscribe</a>.</div>";
+}
+
+std::string unsubscribe_footer_text(const std::string& url) {
+  return "\n\n--\nIf you no longer wish to receive these emails, unsubscribe: " + url + "\n";
+}
+
+SendingService::SendingService(store::Database& db, accounts::AccountsService& accounts,
+                               domains::DomainsService& domains, email_templates::TemplatesService* templates,
+                               const Clock& clock, SendingSettings settings)
+    : db_(db),
+      accounts_(accounts),
+      domains_(domains),
+      templates_(templates),
+      clock_(clock),
+      settings_(std::move(settings)) {}
+
+domains::SendingDomain SendingService::sending_domain(const Sender& sender, const std::string& from_email) {
+  const std::string name = domain_of(from_email);
+  const auto domain = name.empty() ? std::nullopt : domains_.find_live(sender.account_id, name);
+  if (!domain || (!domain->demo && domain->compliance_status != domains::compliance::compliant))
+    throw SendRefused(403, "Sending from domain " + (name.empty() ? from_email : name) + " is not allowed",
+                      kDomainNotAllowed);
+  const int level = accounts_.level_on(sender.principal, {accounts::ResourceType::sending_domain, domain->id});
+  if (level < accounts::level::admin)
+    throw SendRefused(403, "This API token has no access to the sending domain " + name, kDomainNotAllowed);
+  return *domain;
+}
+
+void SendingService::check_sender_domain(const Sender& sender, const std::string& mail_from) {
+  sending_domain(sender, mail_from);
+}
+
+void SendingService::check_limits(const Sender& sender, std::size_t count) {
+  const auto usage = accounts_.billing_usage(sender.account_id);
+  if (usage.sending_sent.limit &&
+      usage.sending_sent.current + static_cast<std::int64_t>(count) > *usage.sending_sent.limit)
+    throw SendRefused(403, "Monthly messages limit reached", "535 5.7.0 Monthly messages limit reached");
+}
+
+std::vector<std::pair<std::string, std::string>> SendingService::common_headers(const Sender& sender,
+                                                                                const domains::SendingDomain& domain,
+                                                                                const std::string& category) {
+  // Feedback-ID (Gmail's feedback loop): campaign-ish:customer:stream:sender id.
+  const std::string feedback_category = category.empty() ? "default" : category;
+  std::string safe;
+  for (char c : feedback_category) safe += (c == ':' || c == '\r' || c == '\n') ? '-' : c;
+  return {{"Feedback-ID",
+           safe + ":" + std::to_string(sender.account_id) + ":" + std::string(to_string(sender.stream)) + ":postroom"},
+          {"CFBL-Address", "fbl@" + settings_.bounce_host + "; report=arf"}};
+}
+
+Accepted SendingService::accept(const Sender& sender, mime::OutgoingMessage message) {
+  const domains::SendingDomain domain = sending_domain(sender, message.from.email);
+  std::optional<std::int64_t> template_id;
+  std::optional<std::string> template_variables;
+  if (!message.template_uuid.empty()) {
+    if (!templates_)
+      throw SendRefused(400, "email templates are not available on this server", "554 5.3.0 no templates");
+    boost::system::error_code ec;
+    const json::value variables =
+        message.template_variables.empty() ? json::value(json::object()) : json::parse(message.template_variables, ec);
+    if (ec) throw SendRefused(400, "'template_variables' must be a JSON object", "554 5.6.0 bad template variables");
+    const auto rendered = templates_->render_for_send(sender.account_id, message.template_uuid, variables);
+    message.subject = rendered.subject;
+    message.html = rendered.html;
+    message.text = rendered.text;
+    template_id = rendered.template_id;
+    template_variables = json::serialize(variables);
+  }
+  std::vector<Recipient> recipients;
+  for (const auto& a : message.to) recipients.push_back({lower(a.email), "to"});
+  for (const auto& a : message.cc) recipients.push_back({lower(a.email), "cc"});
+  for (const auto& a : message.bcc) recipients.push_back({lower(a.email), "bcc"});
+  if (domain.demo) {
+    const auto users = db_.read([&](Tx& tx) { return SendingStore(tx).user_emails(sender.account_id); });
+    for (const auto& r : recipients) {
+      if (std::find(users.begin(), users.end(), r.email) == users.end())
+        throw SendRefused(403, "The demo domain can only send to the account's own email addresses (" + r.email + ")",
+                          "550 5.7.1 The demo domain can only send to the account's own email addresses");
+    }
+  }
+  for (const auto& email : domain.auto_bcc.emails) recipients.push_back({lower(email), "auto_bcc"});
+  check_limits(sender, recipients.size());
+
+  const std::string category = message.category;
+  const std::optional<std::string> custom_variables =
+      message.custom_variables.empty() ? std::nullopt : std::optional(message.custom_variables);
+  // Category and custom variables are stored with the message, not delivered.
+  message.category.clear();
+  message.custom_variables.clear();
+  for (auto& header : common_headers(sender, domain, category)) message.headers.push_back(std::move(header));
+
+  const bool bulk = sender.stream == Stream::bulk;
+  const bool footer = !has_unsubscribe_link(message.html) &&
+                      (bulk ? domain.bulk_unsubscribe_footer_enabled : domain.auto_unsubscribe_link_enabled);
+  const bool placeholder = (message.html && message.html->find(kPlaceholder) != std::string::npos) ||
+                           (message.text && message.text->find(kPlaceholder) != std::string::npos);
+  const bool per_recipient = bulk || footer || placeholder || !domain.auto_bcc.header_name.empty();
+  const std::string rfc_domain = domain.domain_name;
+  auto body_for = [&](const Recipient& recipient, const std::string& uuid) {
+    mime::OutgoingMessage copy = message;
+    const std::string url = settings_.public_url + "/unsubscribe/" + uuid;
+    if (per_recipient) {
+      if (copy.html) replace_all(*copy.html, kPlaceholder, url);
+      if (copy.text) replace_all(*copy.text, kPlaceholder, url);
+      if (footer) {
+        if (copy.html) *copy.html += unsubscribe_footer_html(url);
+        if (copy.text) *copy.text += unsubscribe_footer_text(url);
+      }
+      if (bulk) {
+        copy.headers.emplace_back("List-Unsubscribe",
+                                  "<mailto:unsubscribe+" + uuid + "@" + settings_.bounce_host + ">, <" + url + ">");
+        copy.headers.emplace_back("List-Unsubscribe-Post", "List-Unsubscribe=One-Click");
+        copy.headers.emplace_back("Precedence", "bulk");
+      }
+      if (recipient.kind == "auto_bcc" && !domain.auto_bcc.header_name.empty())
+        copy.headers.emplace_back(domain.auto_bcc.header_name, domain.auto_bcc.header_value);
+    }
+    mime::BuildOptions options;
+    options.message_id_domain = rfc_domain;
+    return mime::build_message(copy, options);
+  };
+  return store_and_enqueue(sender, domain, lower(message.from.email), message.subject, category, custom_variables,
+                           template_id, template_variables, recipients, body_for, per_recipient);
+}
+
+Accepted SendingService::accept_raw(const Sender& sender, std::string_view raw, const std::string& mail_from,
+                                    const std::vector<std::string>& envelope_recipients) {
+  const domains::SendingDomain domain = sending_domain(sender, mail_from);
+  const mime::ParsedMessage parsed = mime::parse_message(raw);
+  const std::string header_from = parsed.from ? lower(parsed.from->email) : std::string();
+  if (domain_of(header_from) != domain.domain_name)
+    throw SendRefused(403, "From: Header does not match the sender's domain",
+                      "550 5.7.1 From: Header does not match the sender's domain");
+  std::vector<Recipient> recipients;
+  auto listed = [](const std::vector<mime::Address>& list, const std::string& email) {
+    return std::any_of(list.begin(), list.end(), [&](const mime::Address& a) { return lower(a.email) == email; });
+  };
+  for (const auto& r : envelope_recipients) {
+    const std::string email = lower(r);
+    recipients.push_back({email, listed(parsed.to, email) ? "to" : listed(parsed.cc, email) ? "cc" : "bcc"});
+  }
+  if (domain.demo) {
+    const auto users = db_.read([&](Tx& tx) { return SendingStore(tx).user_emails(sender.account_id); });
+    for (const auto& r : recipients) {
+      if (std::find(users.begin(), users.end(), r.email) == users.end())
+        throw SendRefused(403, "The demo domain can only send to the account's own email addresses",
+                          "550 5.7.1 The demo domain can only send to the account's own email addresses");
+    }
+  }
+  for (const auto& email : domain.auto_bcc.emails) recipients.push_back({lower(email), "auto_bcc"});
+  check_limits(sender, recipients.size());
+
+  const std::string category = mime::raw_header(raw, "X-MT-Category").value_or("");
+  const auto custom_variables = custom_variables_from_header(mime::raw_header(raw, "X-MT-Custom-Variables"));
+  const std::string stripped = mime::remove_headers(raw, {"X-MT-Category", "X-MT-Custom-Variables", "Bcc"});
+  const auto headers = common_headers(sender, domain, category);
+  const bool bulk = sender.stream == Stream::bulk;
+  const bool per_recipient = bulk || !domain.auto_bcc.header_name.empty();
+  auto body_for = [&](const Recipient& recipient, const std::string& uuid) {
+    auto fields = headers;
+    if (bulk) {
+      const std::string url = settings_.public_url + "/unsubscribe/" + uuid;
+      fields.emplace_back("List-Unsubscribe",
+                          "<mailto:unsubscribe+" + uuid + "@" + settings_.bounce_host + ">, <" + url + ">");
+      fields.emplace_back("List-Unsubscribe-Post", "List-Unsubscribe=One-Click");
+      fields.emplace_back("Precedence", "bulk");
+    }
+    if (recipient.kind == "auto_bcc" && !domain.auto_bcc.header_name.empty())
+      fields.emplace_back(domain.auto_bcc.header_name, domain.auto_bcc.header_value);
+    return mime::prepend_headers(stripped, fields);
+  };
+  return store_and_enqueue(sender, domain, header_from, parsed.subject, category, custom_variables, std::nullopt,
+                           std::nullopt, recipients, body_for, per_recipient);
+}
+
+Accepted SendingService::store_and_enqueue(
+    const Sender& sender, const domains::SendingDomain& domain, const std::string& from, const std::string& subject,
+    const std::string& category, const std::optional<std::string>& custom_variables,
+    const std::optional<std::int64_t>& template_id, const std::optional<std::string>& template_variables,
+    const std::vector<Recipient>& recipients,
+    const std::function<std::string(const Recipient&, const std::string&)>& body_for, bool body_per_recipient) {
+  const std::int64_t now = clock_.now();
+  // Bodies are built (and compressed) before the write transaction, so it holds the writer only to insert.
+  struct Copy {
+    SentMessage message;
+    std::string compressed;
+    std::int64_t size = 0;
+  };
+  std::vector<Copy> copies;
+  copies.reserve(recipients.size());
+  std::string shared_rfc_id;
+  for (std::size_t i = 0; i < recipients.size(); ++i) {
+    Copy copy;
+    SentMessage& m = copy.message;
+    m.uuid = crypto::new_uuid();
+    if (body_per_recipient || i == 0) {
+      const std::string raw = body_for(recipients[i], m.uuid);
+      if (static_cast<std::int64_t>(raw.size()) > settings_.max_message_size)
+        throw SendRefused(413, "Message too big: the limit is " + std::to_string(settings_.max_message_size) + " bytes",
+                          "552 5.3.4 Error: message too big");
+      copy.compressed = zstd_compress(raw);
+      copy.size = static_cast<std::int64_t>(raw.size());
+      shared_rfc_id = mime::text::strip_angle_brackets(mime::raw_header(raw, "Message-ID").value_or(""));
+    }
+    m.account_id = sender.account_id;
+    m.domain_id = domain.id;
+    m.domain_name = domain.domain_name;
+    m.stream = sender.stream;
+    m.subject = subject;
+    m.from = from;
+    m.mail_from = "b-" + m.uuid + "@" + std::string(domains::kReturnPathLabel) + "." + domain.domain_name;
+    m.to = recipients[i].email;
+    m.recipient_kind = recipients[i].kind;
+    m.category = category;
+    m.custom_variables = custom_variables;
+    m.template_id = template_id;
+    m.template_variables = template_variables;
+    m.client_ip = sender.client_ip;
+    m.rfc_message_id = shared_rfc_id;
+    m.created_at = now;
+    m.updated_at = now;
+    m.next_attempt_at = now;
+    copies.push_back(std::move(copy));
+  }
+  std::vector<std::int64_t> enqueued;
+  db_.write([&](Tx& tx) {
+    enqueued.clear();
+    SendingStore store(tx);
+    std::int64_t body_id = 0;
+    for (Copy& copy : copies) {
+      if (!copy.compressed.empty()) body_id = store.add_body(sender.account_id, copy.compressed, copy.size, now);
+      SentMessage& m = copy.message;
+      m.body_id = body_id;
+      const auto suppressed = store.blocking(sender.account_id, domain.id, m.to, sender.stream);
+      if (suppressed) {
+        m.status = std::string(status::not_delivered);
+        m.next_attempt_at.reset();
+      }
+      m.id = store.add_message(m);
+      if (suppressed) {
+        store.add_event(
+            {.id = 0,
+             .message_id = m.id,
+             .event_type = std::string(event::reject),
+             .created_at = now,
+             .details = json::serialize(json::object{
+                 {"reject_reason", "The recipient is on the suppression list (" + suppressed->type + ")"}})},
+            sender.account_id);
+      } else {
+        enqueued.push_back(m.id);
+      }
+    }
+  });
+  accounts_.record_usage(sender.account_id, accounts::usage_metric::sending_sent,
+                         static_cast<std::int64_t>(recipients.size()));
+  if (on_enqueued_ && !enqueued.empty()) on_enqueued_(enqueued);
+  Accepted accepted;
+  for (const Copy& copy : copies)
+    if (copy.message.recipient_kind != "auto_bcc") accepted.message_ids.push_back(copy.message.uuid);
+  return accepted;
+}
+
+LogPage SendingService::logs(std::int64_t account_id, store::LogQuery query,
+                             const std::optional<std::string>& search_after) {
+  return db_.read([&](Tx& tx) {
+    SendingStore store(tx);
+    LogPage page;
+    page.total_count = store.count(account_id, query);
+    if (search_after && !search_after->empty()) {
+      const auto cursor = store.find(account_id, *search_after);
+      if (!cursor) return page;  // an unknown cursor: nothing after it
+      query.before_id = cursor->id;
+    }
+    query.limit = kLogPageSize + 1;
+    page.messages = store.list(account_id, query);
+    if (page.messages.size() > static_cast<std::size_t>(kLogPageSize)) {
+      page.messages.resize(kLogPageSize);
+      page.next_page_cursor = page.messages.back().uuid;
+    }
+    return page;
+  });
+}
+
+SentMessage SendingService::log(std::int64_t account_id, const std::string& message_id) {
+  const auto found = db_.read([&](Tx& tx) { return SendingStore(tx).find(account_id, message_id); });
+  if (!found) throw NotFound();
+  return *found;
+}
+
+std::vector<MessageEvent> SendingService::events(const SentMessage& message) {
+  return db_.read([&](Tx& tx) { return SendingStore(tx).events(message.id); });
+}
+
+std::string SendingService::raw_message(std::int64_t account_id, const std::string& message_id) {
+  const auto compressed = db_.read([&](Tx& tx) -> std::optional<std::string> {
+    SendingStore store(tx);
+    const auto message = store.find(account_id, message_id);
+    if (!message) return std::nullopt;
+    return store.body(message->body_id);
+  });
+  if (!compressed) throw NotFound();
+  auto raw = zstd_decompress(*compressed, static_cast<std::size_t>(settings_.max_message_size) * 2 + 65536);
+  if (!raw) throw std::runtime_error("stored message body is corrupt");
+  return *raw;
+}
+
+std::vector<Suppression> SendingService::suppressions(std::int64_t account_id, const std::optional<std::string>& email,
+                                                      std::optional<std::int64_t> start_time,
+                                                      std::optional<std::int64_t> end_time) {
+  const std::optional<std::string> wanted = email ? std::optional(lower(*email)) : std::nullopt;
+  return db_.read(
+      [&](Tx& tx) { return SendingStore(tx).suppressions(account_id, wanted, start_time, end_time, 1000); });
+}
+
+Suppression SendingService::add_suppression(std::int64_t account_id, const SuppressionInput& input) {
+  std::map<std::string, std::vector<std::string>> errors;
+  const std::string email = lower(mime::text::trim(input.email));
+  if (email.empty())
+    errors["email"].push_back("can't be blank");
+  else if (!mime::is_valid_email(email))
+    errors["email"].push_back("is invalid");
+  if (input.sending_stream != "transactional" && input.sending_stream != "bulk" && input.sending_stream != "any")
+    errors["sending_stream"].push_back("is not included in the list");
+  static const std::vector<std::string> types = {"hard bounce", "spam complaint", "unsubscription", "manual import"};
+  if (std::find(types.begin(), types.end(), input.type) == types.end())
+    errors["type"].push_back("is not included in the list");
+  if (!errors.empty()) throw ValidationError(std::move(errors));
+  Suppression s;
+  s.id = crypto::new_uuid();
+  s.account_id = account_id;
+  s.email = email;
+  s.type = input.type;
+  s.sending_stream = input.sending_stream;
+  s.created_at = clock_.now();
+  if (input.domain_id) {
+    const auto domains = domains_.list(account_id);
+    const auto it = std::find_if(domains.begin(), domains.end(),
+                                 [&](const domains::SendingDomain& d) { return d.id == *input.domain_id; });
+    if (it == domains.end()) throw ValidationError("domain_id", "is invalid");
+    s.domain_id = it->id;
+    s.domain_name = it->domain_name;
+  }
+  db_.write([&](Tx& tx) { SendingStore(tx).add_suppression(s); });
+  return s;
+}
+
+Suppression SendingService::remove_suppression(std::int64_t account_id, const std::string& id) {
+  return db_.write([&](Tx& tx) {
+    SendingStore store(tx);
+    auto found = store.find_suppression(account_id, id);
+    if (!found || !store.remove_suppression(account_id, id)) throw NotFound();
+    return *found;
+  });
+}
+
+std::optional<SentMessage> SendingService::find_for_unsubscribe(const std::string& message_id) {
+  return db_.read([&](Tx& tx) -> std::optional<SentMessage> {
+    const auto row = tx.query_one("SELECT id FROM sent_messages WHERE uuid = ?", {message_id});
+    if (!row) return std::nullopt;
+    return SendingStore(tx).find_by_id(row->integer(0));
+  });
+}
+
+SentMessage SendingService::unsubscribe(const std::string& message_id, const std::string& web_ip) {
+  const auto message = find_for_unsubscribe(message_id);
+  if (!message) throw NotFound();
+  const std::int64_t now = clock_.now();
+  db_.write([&](Tx& tx) {
+    SendingStore store(tx);
+    if (!store.blocking(message->account_id, message->domain_id, message->to, message->stream)) {
+      Suppression s;
+      s.id = crypto::new_uuid();
+      s.account_id = message->account_id;
+      s.domain_id = message->domain_id;
+      s.domain_name = message->domain_name;
+      s.email = message->to;
+      s.type = "unsubscription";
+      s.sending_stream = std::string(to_string(message->stream));
+      s.created_at = now;
+      s.message_category = message->category;
+      s.message_client_ip = message->client_ip;
+      s.message_sender_email = message->from;
+      s.message_subject = message->subject;
+      s.message_created_at = message->created_at;
+      store.add_suppression(s);
+      store.add_event({.id = 0,
+                       .message_id = message->id,
+                       .event_type = std::string(event::unsubscribe),
+                       .created_at = now,
+                       .details = json::serialize(json::object{{"web_ip_address", web_ip}})},
+                      message->account_id);
+      store.set_status(message->id, std::string(status::opted_out), now);
+    }
+  });
+  return *message;
+}
+
+}  // namespace postroom::sending

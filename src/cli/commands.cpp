@@ -25,6 +25,7 @@
 #include "sandbox/smtp_capture.h"
 #include "sandbox/system_mailbox.h"
 #include "sending/delivery.h"
+#include "sending/inbound.h"
 #include "sending/service.h"
 #include "sending/smtp_submission.h"
 #include "smtp/server.h"
@@ -214,10 +215,11 @@ int run_serve(const Config& config) {
        .bounce_host = config.domains.bounce_host.empty() ? config.domains.hostname : config.domains.bounce_host,
        .max_message_size = config.sending.max_message_size,
        .monthly_limit = config.plans.sending_message_limit});
-  sending::DeliveryEngine delivery(
-      *db, domains_service, clock, delivery_settings(config), std::make_shared<dns::Resolver>(resolver_options),
-      config.sending.bounce_rules.empty() ? sending::BounceClassifier::defaults()
-                                          : sending::BounceClassifier::from_file(config.sending.bounce_rules));
+  const sending::BounceClassifier classifier = config.sending.bounce_rules.empty()
+                                                   ? sending::BounceClassifier::defaults()
+                                                   : sending::BounceClassifier::from_file(config.sending.bounce_rules);
+  sending::DeliveryEngine delivery(*db, domains_service, clock, delivery_settings(config),
+                                   std::make_shared<dns::Resolver>(resolver_options), classifier);
   sending_service.on_enqueued([&delivery](const std::vector<std::int64_t>& ids) { delivery.enqueue(ids); });
   services.sending = &sending_service;
   http::api::add_all_routes(router, services);
@@ -282,6 +284,10 @@ int run_serve(const Config& config) {
                         "submission-tls");
   if (!config.smtp_bulk.empty())
     smtp::add_listeners(submission_options, config.smtp_bulk, smtp::ListenerMode::starttls, bulk_submission, "bulk");
+  sending::InboundMail inbound(sending_service, classifier, static_cast<std::size_t>(config.sending.max_message_size));
+  if (!config.sending.bounce_smtp.empty())
+    smtp::add_listeners(submission_options, config.sending.bounce_smtp, smtp::ListenerMode::starttls, inbound,
+                        "bounces");
   smtp::Server submission_server(submission_options);
   for (const HostPort& bound : submission_server.start())
     spdlog::info("sending SMTP listening on {}", bound.to_string());

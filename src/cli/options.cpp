@@ -277,6 +277,9 @@ void add_serve_options(CLI::App& app, Config& config) {
   auto& sending = config.sending;
   app.add_option("--smtps", sending.smtps, "Implicit-TLS submission listeners (port 465 style), HOST:PORT[,…]")
       ->envname("POSTROOM_SMTPS");
+  app.add_option("--bounce-smtp", sending.bounce_smtp,
+                 "Inbound SMTP listeners of the bounce host (DSNs, mailto: unsubscribes, complaints), HOST:PORT[,…]")
+      ->envname("POSTROOM_BOUNCE_SMTP");
   app.add_option("--relay", sending.relay,
                  "Deliver all live mail through this smarthost: smtp://[user:pass@]host[:port] or smtps://…")
       ->envname("POSTROOM_RELAY");

@@ -68,8 +68,9 @@ struct DomainSettings {
 
 // Live sending: submission listeners' limits and the delivery engine.
 struct SendingConfig {
-  std::string smtps;  // implicit-TLS submission listeners (transactional), HOST:PORT[,…]; empty: none
-  std::string relay;  // smtp://[user:pass@]host[:port] or smtps://…: deliver everything through this smarthost
+  std::string smtps;        // implicit-TLS submission listeners (transactional), HOST:PORT[,…]; empty: none
+  std::string bounce_smtp;  // inbound listener for DSNs, mailto: unsubscribes and complaints, HOST:PORT[,…]
+  std::string relay;        // smtp://[user:pass@]host[:port] or smtps://…: deliver everything through this smarthost
   std::string relay_tls = "opportunistic";  // none | opportunistic | required | implicit (smtps:// implies implicit)
   std::string source_address;               // local IP for outgoing connections
   std::string retry_schedule = "60,300,900,1800,3600,7200,10800,14400,21600,28800";  // seconds before each retry

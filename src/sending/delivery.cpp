@@ -10,6 +10,7 @@
 #include "core/compression.h"
 #include "core/crypto.h"
 #include "dkim/dkim.h"
+#include "sending/service.h"
 #include "smtp/client.h"
 #include "store/sending_store.h"
 
@@ -557,25 +558,12 @@ void DeliveryEngine::record(const std::shared_ptr<Attempt>& attempt, const std::
         {.id = 0, .message_id = m.id, .event_type = event_type, .created_at = now, .details = json::serialize(details)},
         m.account_id);
     if (suppress && !store.blocking(m.account_id, m.domain_id, m.to, m.stream)) {
-      Suppression s;
-      s.id = crypto::new_uuid();
-      s.account_id = m.account_id;
-      s.domain_id = m.domain_id;
-      s.domain_name = m.domain_name;
-      s.email = m.to;
-      s.type = "hard bounce";
-      s.sending_stream = std::string(to_string(m.stream));
-      s.created_at = now;
+      Suppression s = suppression_for(m, "hard bounce", now);
       s.message_bounce_category = m.bounce_category;
-      s.message_category = m.category;
-      s.message_client_ip = m.client_ip;
-      s.message_created_at = m.created_at;
       s.message_esp_response = response;
       s.message_esp_server_type = m.email_service_provider;
       s.message_outgoing_ip = m.sending_ip;
       s.message_recipient_mx_name = m.recipient_mx;
-      s.message_sender_email = m.from;
-      s.message_subject = m.subject;
       store.add_suppression(s);
     }
   });

@@ -60,6 +60,24 @@ std::optional<Stream> parse_stream(std::string_view text) {
   return std::nullopt;
 }
 
+Suppression suppression_for(const SentMessage& message, std::string type, std::int64_t now) {
+  Suppression s;
+  s.id = crypto::new_uuid();
+  s.account_id = message.account_id;
+  s.domain_id = message.domain_id;
+  s.domain_name = message.domain_name;
+  s.email = message.to;
+  s.type = std::move(type);
+  s.sending_stream = std::string(to_string(message.stream));
+  s.created_at = now;
+  s.message_category = message.category;
+  s.message_client_ip = message.client_ip;
+  s.message_created_at = message.created_at;
+  s.message_sender_email = message.from;
+  s.message_subject = message.subject;
+  return s;
+}
+
 std::string domain_of(const std::string& email) {
   const auto at = email.rfind('@');
   if (at == std::string::npos) return {};
@@ -443,21 +461,7 @@ SentMessage SendingService::unsubscribe(const std::string& message_id, const std
   db_.write([&](Tx& tx) {
     SendingStore store(tx);
     if (!store.blocking(message->account_id, message->domain_id, message->to, message->stream)) {
-      Suppression s;
-      s.id = crypto::new_uuid();
-      s.account_id = message->account_id;
-      s.domain_id = message->domain_id;
-      s.domain_name = message->domain_name;
-      s.email = message->to;
-      s.type = "unsubscription";
-      s.sending_stream = std::string(to_string(message->stream));
-      s.created_at = now;
-      s.message_category = message->category;
-      s.message_client_ip = message->client_ip;
-      s.message_sender_email = message->from;
-      s.message_subject = message->subject;
-      s.message_created_at = message->created_at;
-      store.add_suppression(s);
+      store.add_suppression(suppression_for(*message, "unsubscription", now));
       store.add_event({.id = 0,
                        .message_id = message->id,
                        .event_type = std::string(event::unsubscribe),
@@ -468,6 +472,66 @@ SentMessage SendingService::unsubscribe(const std::string& message_id, const std
     }
   });
   return *message;
+}
+
+void SendingService::record_async_bounce(const std::string& message_id, bool permanent, const std::string& category,
+                                         bool suppress, const std::string& status_code, const std::string& response,
+                                         const std::string& reporting_mta) {
+  const auto message = find_for_unsubscribe(message_id);
+  if (!message) throw NotFound();
+  const std::int64_t now = clock_.now();
+  db_.write([&](Tx& tx) {
+    SendingStore store(tx);
+    SentMessage m = *message;
+    json::object details{
+        {"sending_ip", m.sending_ip.empty() ? json::value(nullptr) : json::value(m.sending_ip)},
+        {"recipient_mx", reporting_mta.empty() ? json::value(nullptr) : json::value(reporting_mta)},
+        {"email_service_provider",
+         m.email_service_provider.empty() ? json::value(nullptr) : json::value(m.email_service_provider)},
+        {"email_service_provider_status", status_code.empty() ? json::value(nullptr) : json::value(status_code)},
+        {"email_service_provider_response", response},
+        {"bounce_category", category}};
+    if (permanent) {
+      m.status = std::string(status::not_delivered);
+      m.next_attempt_at.reset();
+      m.bounce_category = category;
+      m.last_response = response;
+      m.updated_at = now;
+      store.save_delivery_state(m);
+    }
+    store.add_event({.id = 0,
+                     .message_id = m.id,
+                     .event_type = std::string(permanent ? event::bounce : event::soft_bounce),
+                     .created_at = now,
+                     .details = json::serialize(details)},
+                    m.account_id);
+    if (permanent && suppress && !store.blocking(m.account_id, m.domain_id, m.to, m.stream)) {
+      Suppression s = suppression_for(m, "hard bounce", now);
+      s.message_bounce_category = category;
+      s.message_esp_response = response;
+      s.message_recipient_mx_name = reporting_mta;
+      store.add_suppression(s);
+    }
+  });
+}
+
+void SendingService::record_complaint(const std::string& message_id, const std::string& feedback_type) {
+  const auto message = find_for_unsubscribe(message_id);
+  if (!message) throw NotFound();
+  const std::int64_t now = clock_.now();
+  db_.write([&](Tx& tx) {
+    SendingStore store(tx);
+    store.add_event({.id = 0,
+                     .message_id = message->id,
+                     .event_type = std::string(event::spam),
+                     .created_at = now,
+                     .details = json::serialize(json::object{{"spam_feedback_type", feedback_type}})},
+                    message->account_id);
+    store.set_status(message->id, std::string(status::opted_out), now);
+    if (!store.blocking(message->account_id, message->domain_id, message->to, message->stream)) {
+      store.add_suppression(suppression_for(*message, "spam complaint", now));
+    }
+  });
 }
 
 }  // namespace postroom::sending

@@ -96,6 +96,15 @@ class SendingService {
   // Whether the id names a message (for the confirmation page).
   std::optional<SentMessage> find_for_unsubscribe(const std::string& message_id);
 
+  // An asynchronous bounce (a DSN that came back to the message's VERP address, already categorized):
+  // permanent → status not_delivered with a `bounce` event (and a suppression when the category says so), even
+  // after a delivery; temporary (a delay warning) → a `soft_bounce` event only. NotFound for unknown ids.
+  void record_async_bounce(const std::string& message_id, bool permanent, const std::string& category, bool suppress,
+                           const std::string& status, const std::string& response, const std::string& reporting_mta);
+  // A spam complaint (ARF report to the CFBL address): a `spam` event, status opted_out, and a "spam complaint"
+  // suppression for the domain and stream. NotFound for unknown ids.
+  void record_complaint(const std::string& message_id, const std::string& feedback_type);
+
  private:
   struct Recipient {
     std::string email;
@@ -122,6 +131,10 @@ class SendingService {
   SendingSettings settings_;
   EnqueuedCallback on_enqueued_;
 };
+
+// A suppression of `type` for the message's recipient, domain and stream, carrying what the list shows about
+// the message (category, client IP, sender, subject, time). Bounce details are the caller's to add.
+Suppression suppression_for(const SentMessage& message, std::string type, std::int64_t now);
 
 // "example.com" from "a@Example.COM" (lowercase); empty when there is no '@'.
 std::string domain_of(const std::string& email);

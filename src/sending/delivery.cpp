@@ -87,9 +87,9 @@ Relay parse_relay_url(const std::string& url) {
 std::string mailbox_provider(std::string_view mx_host) {
   const std::string host = lower(std::string(mx_host));
   static const std::vector<std::pair<std::string, std::string>> providers = {
-      {"aspmx.l.google.com", "Google"},
-      {"googlemail.com", "Google"},
+      {"gmail-smtp-in.l.google.com", "Google"},
       {"google.com", "Google Workspace"},
+      {"googlemail.com", "Google Workspace"},
       {"mail.protection.outlook.com", "Office 365"},
       {"olc.protection.outlook.com", "Outlook"},
       {"outlook.com", "Outlook"},
@@ -420,6 +420,12 @@ void DeliveryEngine::begin_attempt(std::int64_t id) {
   }
   {
     std::lock_guard lock(mutex_);
+    if (stopping_ || !client_) {
+      // Shutting down: the row stays enqueued and is delivered after the restart.
+      --in_flight_;
+      idle_.notify_all();
+      return;
+    }
     int& busy = site_in_flight_[route->site];
     if (busy >= settings_.max_per_site) {
       // The site is busy: try again in a second, without counting an attempt.
@@ -446,8 +452,14 @@ void DeliveryEngine::begin_attempt(std::int64_t id) {
 
 void DeliveryEngine::finish(const std::shared_ptr<Attempt>& attempt, const client::Outcome& outcome) {
   // RFC 7435: a failed opportunistic STARTTLS handshake is retried once in the clear (unless TLS is required).
-  if (outcome.stage == client::Outcome::Stage::starttls && attempt->route.tls.mode == client::TlsMode::opportunistic &&
-      !attempt->tls_fallback_done && outcome.local_error.starts_with("TLS handshake failed")) {
+  bool stopping = false;
+  {
+    std::lock_guard lock(mutex_);
+    stopping = stopping_ || !client_;
+  }
+  if (!stopping && outcome.stage == client::Outcome::Stage::starttls &&
+      attempt->route.tls.mode == client::TlsMode::opportunistic && !attempt->tls_fallback_done &&
+      outcome.local_error.starts_with("TLS handshake failed")) {
     attempt->tls_fallback_done = true;
     attempt->route.tls.mode = client::TlsMode::none;
     const SentMessage& m = attempt->message;

@@ -325,6 +325,16 @@ void add_serve_options(CLI::App& app, Config& config) {
       ->envname("POSTROOM_DELIVERY_CONCURRENCY")
       ->check(CLI::Range(1, 100000))
       ->capture_default_str();
+  app.add_option("--sending-hourly-limit", sending.hourly_limit,
+                 "Deliveries per account per hour (0: none); the excess is sent in the next hours")
+      ->envname("POSTROOM_SENDING_HOURLY_LIMIT")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  app.add_option("--sending-daily-limit", sending.daily_limit,
+                 "Deliveries per account per day (0: none); the excess is held until the next day")
+      ->envname("POSTROOM_SENDING_DAILY_LIMIT")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
   app.add_option("--delivery-per-site", sending.max_per_site,
                  "Deliveries at once to one site (domains sharing MX hosts)")
       ->envname("POSTROOM_DELIVERY_PER_SITE")

@@ -377,6 +377,51 @@ void DeliveryEngine::begin_attempt(std::int64_t id) {
   }
   attempt->message = *message;
   const SentMessage& m = attempt->message;
+  if (settings_.hourly_limit > 0 || settings_.daily_limit > 0) {
+    const std::int64_t now = clock_.now();
+    const std::int64_t hour = now / 3600, day = now / 86400;
+    bool over_hour = false, over_day = false;
+    {
+      std::lock_guard lock(mutex_);
+      std::erase_if(hourly_, [&](const auto& entry) { return entry.first.second < hour; });
+      std::erase_if(daily_, [&](const auto& entry) { return entry.first.second < day; });
+      int& this_hour = hourly_[{m.account_id, hour}];
+      int& this_day = daily_[{m.account_id, day}];
+      over_day = settings_.daily_limit > 0 && this_day >= settings_.daily_limit;
+      over_hour = !over_day && settings_.hourly_limit > 0 && this_hour >= settings_.hourly_limit;
+      if (!over_day && !over_hour) {
+        ++this_hour;
+        ++this_day;
+      }
+    }
+    if (over_hour) {
+      // Queued for the next hour: not an attempt, no event.
+      schedule(id, (hour + 1) * 3600);
+      done_without_send();
+      return;
+    }
+    if (over_day) {
+      // Held until tomorrow with a `suspension` event; a held message keeps its retries.
+      SentMessage& held = attempt->message;
+      held.next_attempt_at = (day + 1) * 86400;
+      held.updated_at = now;
+      db_.write([&](Tx& tx) {
+        SendingStore store(tx);
+        store.save_delivery_state(held);
+        store.add_event({.id = 0,
+                         .message_id = held.id,
+                         .event_type = std::string(event::suspension),
+                         .created_at = now,
+                         .details = json::serialize(json::object{
+                             {"reject_reason", "Daily sending limit of " + std::to_string(settings_.daily_limit) +
+                                                   " messages reached"}})},
+                        held.account_id);
+      });
+      schedule(id, *held.next_attempt_at);
+      done_without_send();
+      return;
+    }
+  }
   const auto live = domains_.find_live(m.account_id, m.domain_name);
   if (!live || live->id != m.domain_id) {
     record(attempt, "reject", 0, "", "", "The sending domain " + m.domain_name + " was deleted", "");

@@ -47,8 +47,13 @@ struct DeliverySettings {
   std::optional<Relay> relay;  // smarthost: everything goes there instead of to MX hosts
   // Seconds to wait before each retry after a soft bounce: 10 retries over about a day.
   std::vector<int> retry_schedule{60, 300, 900, 1800, 3600, 7200, 10800, 14400, 21600, 28800};
-  int max_in_flight = 200;                       // deliveries in progress at once
-  int max_per_site = 20;                         // per group of domains sharing MX hosts
+  int max_in_flight = 200;  // deliveries in progress at once
+  int max_per_site = 20;    // per group of domains sharing MX hosts
+  // Per-account delivery limits (the seed's "Sending Limits"; 0: none). Beyond the hourly limit mail waits for
+  // the next hour; beyond the daily limit it is held with a `suspension` event until the next day. Counted in
+  // memory per process since its start.
+  int hourly_limit = 0;
+  int daily_limit = 0;
   std::vector<std::string> require_tls_domains;  // recipient domains that must get STARTTLS
   bool verify_peer = false;                      // verify MX certificates (off: opportunistic TLS, as RFC 7435)
   int worker_threads = 2;
@@ -121,6 +126,8 @@ class DeliveryEngine {
   std::priority_queue<Due, std::vector<Due>, std::greater<>> due_;
   std::deque<std::function<void()>> jobs_;
   std::map<std::string, int> site_in_flight_;
+  // (account, hour or day number) → deliveries started, for the hourly and daily limits.
+  std::map<std::pair<std::int64_t, std::int64_t>, int> hourly_, daily_;
   int in_flight_ = 0;
   bool running_ = false;
   bool stopping_ = false;

@@ -10,6 +10,7 @@
 #include "core/errors.h"
 #include "domains/records.h"
 #include "domains/verification.h"
+#include "mime/text.h"
 #include "store/domains_store.h"
 
 namespace postroom::domains {
@@ -430,34 +431,12 @@ void DomainsService::send_setup_instructions(std::int64_t account_id, std::int64
   const std::string zone = to_bind_zone(domain.domain_name, domain.dns_records);
   text += "\nThe same records as a BIND zone snippet:\n\n" + zone +
           "\nDNS changes can take from 15 minutes to a few hours to propagate.\n";
-  auto escape = [](const std::string& in) {
-    std::string out;
-    for (char c : in) {
-      switch (c) {
-        case '<':
-          out += "&lt;";
-          break;
-        case '>':
-          out += "&gt;";
-          break;
-        case '&':
-          out += "&amp;";
-          break;
-        case '"':
-          out += "&quot;";
-          break;
-        default:
-          out += c;
-      }
-    }
-    return out;
-  };
-  std::string html = "<p>Please publish these DNS records for <b>" + escape(domain.domain_name) +
+  std::string html = "<p>Please publish these DNS records for <b>" + mime::text::escape_html(domain.domain_name) +
                      "</b>:</p><table><tr><th>Type</th><th>Name</th><th>Value</th></tr>";
   for (const DnsRecord& r : domain.dns_records)
-    html += "<tr><td>" + escape(r.type) + "</td><td><code>" + escape(r.domain) + "</code></td><td><code>" +
-            escape(r.value) + "</code></td></tr>";
-  html += "</table><p>As a BIND zone snippet:</p><pre>" + escape(zone) + "</pre>";
+    html += "<tr><td>" + mime::text::escape_html(r.type) + "</td><td><code>" + mime::text::escape_html(r.domain) +
+            "</code></td><td><code>" + mime::text::escape_html(r.value) + "</code></td></tr>";
+  html += "</table><p>As a BIND zone snippet:</p><pre>" + mime::text::escape_html(zone) + "</pre>";
   mailer_(SystemEmail{.account_id = account_id,
                       .to = email,
                       .subject = "DNS records for " + domain.domain_name,

@@ -13,6 +13,8 @@ bool is_ascii(std::string_view text);
 bool is_valid_utf8(std::string_view text);
 // Invalid UTF-8 sequences become U+FFFD.
 std::string to_valid_utf8(std::string_view text);
+// & < > " ' as HTML entities, for text put into HTML we write.
+std::string escape_html(std::string_view text);
 // Control characters (other than tab) escaped as \xNN, for problem messages.
 std::string printable(std::string_view text);
 // Decodes bytes in `charset` (empty: undeclared) to UTF-8. Undeclared text that is not UTF-8 is read as

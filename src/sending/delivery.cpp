@@ -483,6 +483,11 @@ void DeliveryEngine::begin_attempt(std::int64_t id) {
     ++busy;
   }
   attempt->route = std::move(*route);
+  send(attempt);
+}
+
+void DeliveryEngine::send(const std::shared_ptr<Attempt>& attempt) {
+  const SentMessage& m = attempt->message;
   client::Message outgoing{.mail_from = m.mail_from,
                            .recipients = {m.to},
                            .data = attempt->data,
@@ -507,17 +512,7 @@ void DeliveryEngine::finish(const std::shared_ptr<Attempt>& attempt, const clien
       outcome.local_error.starts_with("TLS handshake failed")) {
     attempt->tls_fallback_done = true;
     attempt->route.tls.mode = client::TlsMode::none;
-    const SentMessage& m = attempt->message;
-    client::Message outgoing{.mail_from = m.mail_from,
-                             .recipients = {m.to},
-                             .data = attempt->data,
-                             .smtputf8 = !is_ascii(m.to) || !is_ascii(m.mail_from),
-                             .eight_bit = !is_ascii(*attempt->data),
-                             .envid = m.uuid};
-    client_->send(attempt->route.target, attempt->route.tls, attempt->route.credentials, std::move(outgoing),
-                  [this, attempt](client::Outcome again) {
-                    run_job([this, attempt, again = std::move(again)] { finish(attempt, again); });
-                  });
+    send(attempt);
     return;
   }
   release_site(attempt->route.site);

@@ -103,6 +103,7 @@ class DeliveryEngine {
   void worker();
   void run_job(std::function<void()> job);
   void begin_attempt(std::int64_t id);
+  void send(const std::shared_ptr<Attempt>& attempt);  // hands the attempt to the SMTP client
   void finish(const std::shared_ptr<Attempt>& attempt, const smtp::client::Outcome& outcome);
   void record(const std::shared_ptr<Attempt>& attempt, const std::string& kind, int code, const std::string& enhanced,
               const std::string& text, const std::string& local_error, const std::string& remote_address);

@@ -1209,6 +1209,25 @@ class LiveSending(LiveTestCase):
                 self.assertEqual(sorted(m["to"] for m in logs["messages"]),
                                  sorted(a.lower() for a in (rcpt, cc, hidden)))
 
+    def test_smtp_encoded_word_x_mt_headers_are_decoded(self):
+        # What nodemailer writes for any JSON value (it has double quotes), and any MUA for a non-ASCII category
+        # (RFC 2047): the header's text is the decoded one.
+        tag = self.tag()
+        rcpt = f"encoded-{tag}@sink.{ZONE}"
+        data = text_message(f"Encoded {tag}", f"sam@send.{ZONE}", rcpt, headers={
+            "X-MT-Category": "=?UTF-8?Q?Caf=C3=A9_news?=",
+            "X-MT-Custom-Variables": "=?UTF-8?Q?=7B=22user=5Fid=22=3A_=2245982=22=7D?="})
+        client = self.srv.submission()
+        try:
+            message_id = queued_uuid(smtp_data(client, f"sam@send.{ZONE}", [rcpt], data))
+        finally:
+            client.quit()
+        message = self.srv.wait_log(message_id)
+        [delivered] = WORLD["sink"].to(rcpt)
+        self.assertNotIn(b"X-MT-", header_block(delivered["data"]))
+        self.assertEqual(message["custom_variables"], {"user_id": "45982"})
+        self.assertEqual(message["category"], "Café news")
+
     def test_smtp_bulk_listener_is_the_bulk_stream(self):
         tag = self.tag()
         rcpt = f"smtpbulk-{tag}@sink.{ZONE}"

@@ -225,7 +225,8 @@ test("bulk client: the bulk stream, with List-Unsubscribe and the footer", { ski
   const message = await waitLog(id);
   assert.equal(message.sending_stream, "bulk");
   assert.equal(message.status, "delivered");
-  const [dump] = await delivered(`SDK bulk ${t}`);
+  const [folded] = await delivered(`SDK bulk ${t}`);
+  const dump = folded.replace(/\n(?=[ \t])/g, ""); // unfolded header lines
   assert.match(dump, new RegExp(`^List-Unsubscribe: <mailto:unsubscribe\\+${id}@[^>]+>, <${server.base}/unsubscribe/${id}>`, "m"));
   assert.match(dump, /^List-Unsubscribe-Post: List-Unsubscribe=One-Click/m);
   assert.ok(dump.includes(`/unsubscribe/${id}`));
@@ -344,10 +345,9 @@ test("nodemailer over SMTP submission: STARTTLS, AUTH api/token, X-MT-* headers"
     const info = await transporter.sendMail({
       from: `"Nodemailer" <nodemailer@${demo.domain_name}>`,
       to: admin,
-      bcc: admin,
       subject: `Nodemailer ${method} ${t}`,
       text: "Sent over SMTP",
-      headers: { "X-MT-Category": "Nodemailer", "X-MT-Custom-Variables": JSON.stringify({ method }) },
+      headers: { "X-MT-Category": "Nodemailer" },
     });
     transporter.close();
     const match = /^250 2\.0\.0 Ok: queued as ([0-9a-f-]{36})$/.exec(info.response);
@@ -355,10 +355,9 @@ test("nodemailer over SMTP submission: STARTTLS, AUTH api/token, X-MT-* headers"
     const message = await waitLog(match[1]);
     assert.equal(message.status, "delivered");
     assert.equal(message.category, "Nodemailer");
-    assert.deepEqual(message.custom_variables, { method });
     assert.equal(message.subject, `Nodemailer ${method} ${t}`);
-    const dumps = await delivered(`Nodemailer ${method} ${t}`, 2);
-    assert.equal(dumps.length, 2, "the To and the Bcc copy");
+    const dumps = await delivered(`Nodemailer ${method} ${t}`);
+    assert.equal(dumps.length, 1);
     for (const dump of dumps) {
       const headers = dump.split("\n\n")[0];
       assert.doesNotMatch(headers, /^X-MT-/im);
@@ -382,6 +381,29 @@ test("nodemailer over SMTP submission: STARTTLS, AUTH api/token, X-MT-* headers"
     (e) => e.responseCode === 550,
   );
   good.close();
+});
+
+// nodemailer writes any header value with a double quote (so every JSON object) as an RFC 2047 encoded-word:
+// X-Mt-Custom-Variables: =?UTF-8?Q?=7B=22user=5Fid=22=3A=2245982=22=7D?=. So do other MUAs for a non-ASCII
+// X-MT-Category. The encoded-word is the header's text; Postroom must decode it before reading the JSON.
+test("nodemailer's encoded X-MT-Custom-Variables and X-MT-Category are decoded", { skip }, async () => {
+  const t = tag();
+  const transporter = nodemailer.createTransport({ host: "127.0.0.1", port: smtpPort, secure: false, requireTLS: true,
+                                                   tls: { rejectUnauthorized: false },
+                                                   auth: { user: "api", pass: boot.api_token } });
+  const info = await transporter.sendMail({
+    from: `nodemailer@${demo.domain_name}`,
+    to: admin,
+    subject: `Nodemailer variables ${t}`,
+    text: "Custom variables",
+    headers: { "X-MT-Category": "Café news", "X-MT-Custom-Variables": JSON.stringify({ user_id: "45982" }) },
+  });
+  transporter.close();
+  const id = /queued as ([0-9a-f-]{36})$/.exec(info.response)[1];
+  const message = await waitLog(id);
+  assert.equal(message.status, "delivered");
+  assert.deepEqual(message.custom_variables, { user_id: "45982" });
+  assert.equal(message.category, "Café news");
 });
 
 test("refusals surface as MailtrapError", { skip }, async () => {

@@ -3,6 +3,7 @@
 #include "core/errors.h"
 #include "email_templates/service.h"
 #include "http/api/routes.h"
+#include "http/api/send_shape.h"
 #include "http/json.h"
 #include "mime/message.h"
 #include "mime/send_request.h"
@@ -11,30 +12,19 @@
 namespace postroom::http::api {
 namespace {
 
-struct SendOutcome {
-  int status = 200;
-  json::object body;
-};
-
-json::object failure(std::vector<std::string> errors) {
-  json::array list;
-  for (auto& e : errors) list.emplace_back(std::move(e));
-  return {{"success", false}, {"errors", std::move(list)}};
-}
-
 SendOutcome capture_one(const Services& services, const Context& context, const sandbox::CaptureTarget& target,
                         const mime::SendRequestResult& parsed) {
   sandbox::MessagesService& messages = *services.messages;
-  if (!parsed.ok()) return {400, failure(parsed.errors)};
+  if (!parsed.ok()) return {400, send_failure(parsed.errors)};
   mime::OutgoingMessage message = *parsed.message;
   std::optional<sandbox::TemplateUse> template_use;
   if (!message.template_uuid.empty()) {
     // Subject, HTML and text come from the account's template, rendered with template_variables.
-    if (!services.templates) return {400, failure({"email templates are not available on this server"})};
+    if (!services.templates) return {400, send_failure({"email templates are not available on this server"})};
     boost::system::error_code ec;
     const json::value variables =
         message.template_variables.empty() ? json::value(json::object()) : json::parse(message.template_variables, ec);
-    if (ec) return {400, failure({"'template_variables' must be a JSON object"})};
+    if (ec) return {400, send_failure({"'template_variables' must be a JSON object"})};
     try {
       const auto rendered = services.templates->render_for_send(context.account_id, message.template_uuid, variables);
       message.subject = rendered.subject;
@@ -42,23 +32,23 @@ SendOutcome capture_one(const Services& services, const Context& context, const 
       message.text = rendered.text;
       template_use = sandbox::TemplateUse{rendered.template_id, rendered.uuid, json::serialize(variables)};
     } catch (const NotFound&) {
-      return {404, failure({"Template with uuid '" + message.template_uuid + "' not found"})};
+      return {404, send_failure({"Template with uuid '" + message.template_uuid + "' not found"})};
     } catch (const ValidationError& e) {
       std::vector<std::string> errors;
       for (const auto& [field, texts] : e.errors)
         for (const auto& text : texts) errors.push_back(field + " " + text);
-      return {400, failure(std::move(errors))};
+      return {400, send_failure(std::move(errors))};
     }
   }
   const std::string raw = mime::build_message(message);
   if (static_cast<std::int64_t>(raw.size()) > messages.max_message_size(target))
-    return {413,
-            failure({"Message too big: the limit is " + std::to_string(messages.max_message_size(target)) + " bytes"})};
+    return {413, send_failure({"Message too big: the limit is " + std::to_string(messages.max_message_size(target)) +
+                               " bytes"})};
   switch (messages.admit(target)) {  // after the size check: a refused message uses none of the rate
     case sandbox::Admission::rate_limited:
-      return {429, failure({"Rate limit exceeded"})};
+      return {429, send_failure({"Rate limit exceeded"})};
     case sandbox::Admission::monthly_limit_reached:
-      return {403, failure({"Monthly messages limit reached"})};
+      return {403, send_failure({"Monthly messages limit reached"})};
     case sandbox::Admission::accepted:
       break;
   }
@@ -105,7 +95,7 @@ void add_sandbox_send_routes(Router& router, Services& services) {
       [&messages, &services](Context& context) {
         const sandbox::CaptureTarget target = target_of(messages, context);
         const mime::BatchRequestResult batch = mime::parse_batch_request(parse_body(context.request));
-        if (!batch.ok()) return json_response(400, failure(batch.errors));
+        if (!batch.ok()) return json_response(400, send_failure(batch.errors));
         json::array responses;
         for (const mime::SendRequestResult& request : batch.requests)
           responses.push_back(capture_one(services, context, target, request).body);

@@ -3,6 +3,7 @@
 // Errors in the sending API's shape: {"success":false,"errors":[…]}.
 #include "core/errors.h"
 #include "http/api/routes.h"
+#include "http/api/send_shape.h"
 #include "http/json.h"
 #include "mime/send_request.h"
 #include "sending/service.h"
@@ -10,34 +11,23 @@
 namespace postroom::http::api {
 namespace {
 
-struct SendOutcome {
-  int status = 200;
-  json::object body;
-};
-
-json::object failure(std::vector<std::string> errors) {
-  json::array list;
-  for (auto& e : errors) list.emplace_back(std::move(e));
-  return {{"success", false}, {"errors", std::move(list)}};
-}
-
 SendOutcome send_one(sending::SendingService& service, const sending::Sender& sender,
                      const mime::SendRequestResult& parsed) {
-  if (!parsed.ok()) return {400, failure(parsed.errors)};
+  if (!parsed.ok()) return {400, send_failure(parsed.errors)};
   try {
     const auto accepted = service.accept(sender, *parsed.message);
     json::array ids;
     for (const auto& id : accepted.message_ids) ids.emplace_back(id);
     return {200, {{"success", true}, {"message_ids", std::move(ids)}}};
   } catch (const sending::SendRefused& e) {
-    return {e.http_status, failure({e.what()})};
+    return {e.http_status, send_failure({e.what()})};
   } catch (const NotFound&) {
-    return {404, failure({"Template with uuid '" + parsed.message->template_uuid + "' not found"})};
+    return {404, send_failure({"Template with uuid '" + parsed.message->template_uuid + "' not found"})};
   } catch (const ValidationError& e) {
     std::vector<std::string> errors;
     for (const auto& [field, texts] : e.errors)
       for (const auto& text : texts) errors.push_back(field + " " + text);
-    return {400, failure(std::move(errors))};
+    return {400, send_failure(std::move(errors))};
   }
 }
 
@@ -72,7 +62,7 @@ void add_send_routes(Router& router, Services& services) {
         "POST", prefix + "/api/batch", rules::in_account(),
         [&service, bulk_path](Context& context) {
           const mime::BatchRequestResult batch = mime::parse_batch_request(parse_body(context.request));
-          if (!batch.ok()) return json_response(400, failure(batch.errors));
+          if (!batch.ok()) return json_response(400, send_failure(batch.errors));
           const sending::Sender sender = sender_of(context, bulk_path);
           json::array responses;
           for (const mime::SendRequestResult& request : batch.requests)

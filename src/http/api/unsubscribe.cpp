@@ -4,36 +4,13 @@
 #include "core/errors.h"
 #include "http/api/routes.h"
 #include "http/json.h"
+#include "mime/text.h"
 #include "sending/service.h"
 
 namespace postroom::http::api {
 namespace {
 
-std::string escape_html(const std::string& in) {
-  std::string out;
-  for (char c : in) {
-    switch (c) {
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '&':
-        out += "&amp;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      case '\'':
-        out += "&#39;";
-        break;
-      default:
-        out += c;
-    }
-  }
-  return out;
-}
+using mime::text::escape_html;
 
 Response page(int status, const std::string& title, const std::string& body) {
   Response response;

@@ -59,6 +59,12 @@ void print_block(std::ostream& out, const accounts::BootstrapResult& r, const Co
         << "  Sandbox SMTP       host " << smtp.host << "  port " << smtp.port << "  username "
         << r.smtp_username.value_or("") << "  password " << r.smtp_password.value_or("") << "\n";
   }
+  if (!config.smtp.empty()) {
+    const HostPort sending = parse_host_port_list(config.smtp).at(0);
+    out << "  Sending SMTP       host " << sending.host << "  port " << sending.port
+        << " (STARTTLS)  username api  password: the API token; sends from verified domains or "
+        << config.domains.demo_domain << " (to your own address)\n";
+  }
   out << "  Try it:            curl -H 'Authorization: Bearer " << r.api_token << "' " << config.effective_public_url()
       << "/api/accounts\n";
   if (!serving) out << "  Start the server:  postroom serve --data-dir " << config.data_dir << "\n";

@@ -3,8 +3,10 @@
 #include <algorithm>
 #include <boost/json.hpp>
 
+#include "core/clock.h"
 #include "core/compression.h"
 #include "core/crypto.h"
+#include "core/csv.h"
 #include "core/errors.h"
 #include "domains/records.h"
 #include "email_templates/service.h"
@@ -444,6 +446,85 @@ Suppression SendingService::remove_suppression(std::int64_t account_id, const st
     if (!found || !store.remove_suppression(account_id, id)) throw NotFound();
     return *found;
   });
+}
+
+SendingService::ImportResult SendingService::import_suppressions(std::int64_t account_id, std::string_view csv_text) {
+  csv::Limits limits;
+  limits.max_rows = 100'001;
+  limits.max_fields = 50;
+  limits.max_field_bytes = 1024;
+  const auto rows = csv::parse(csv_text, limits);
+  ImportResult result;
+  if (rows.empty()) throw ValidationError("file", "is empty");
+  std::map<std::string, std::size_t> column;
+  for (std::size_t i = 0; i < rows.front().size(); ++i) column[lower(mime::text::trim(rows.front()[i]))] = i;
+  if (!column.count("email")) throw ValidationError("file", "needs an 'email' column in its header row");
+  const auto domains = domains_.list(account_id);
+  auto cell = [&](const csv::Row& row, const char* name) -> std::string {
+    const auto it = column.find(name);
+    return it == column.end() || it->second >= row.size() ? std::string() : mime::text::trim(row[it->second]);
+  };
+  std::vector<Suppression> valid;
+  const std::int64_t now = clock_.now();
+  for (std::size_t r = 1; r < rows.size(); ++r) {
+    const std::size_t line = r + 1;
+    const csv::Row& row = rows[r];
+    if (row.size() == 1 && row.front().empty()) continue;  // a blank line
+    Suppression s;
+    s.id = crypto::new_uuid();
+    s.account_id = account_id;
+    s.email = lower(cell(row, "email"));
+    s.type = "manual import";
+    s.created_at = now;
+    s.sending_stream = cell(row, "sending_stream").empty() ? "any" : lower(cell(row, "sending_stream"));
+    if (!mime::is_valid_email(s.email)) {
+      result.errors.emplace_back(line, "email '" + s.email + "' is invalid");
+      continue;
+    }
+    if (s.sending_stream != "transactional" && s.sending_stream != "bulk" && s.sending_stream != "any") {
+      result.errors.emplace_back(line, "sending_stream must be transactional, bulk or any");
+      continue;
+    }
+    const std::string domain_id = cell(row, "domain_id");
+    const std::string domain_name = lower(cell(row, "domain_name"));
+    if (!domain_id.empty() || !domain_name.empty()) {
+      const auto it = std::find_if(domains.begin(), domains.end(), [&](const domains::SendingDomain& d) {
+        return (!domain_id.empty() && std::to_string(d.id) == domain_id) ||
+               (domain_id.empty() && d.domain_name == domain_name);
+      });
+      if (it == domains.end()) {
+        result.errors.emplace_back(line, "no such sending domain");
+        continue;
+      }
+      s.domain_id = it->id;
+      s.domain_name = it->domain_name;
+    }
+    valid.push_back(std::move(s));
+  }
+  db_.write([&](Tx& tx) {
+    SendingStore store(tx);
+    result.imported = result.skipped = 0;
+    for (const Suppression& s : valid) {
+      if (store.has_suppression(account_id, s.email, s.sending_stream, s.domain_id)) {
+        ++result.skipped;
+        continue;
+      }
+      store.add_suppression(s);
+      ++result.imported;
+    }
+  });
+  return result;
+}
+
+std::string SendingService::export_suppressions(std::int64_t account_id) {
+  const auto all = db_.read([&](Tx& tx) { return SendingStore(tx).suppressions(account_id, {}, {}, {}, 1'000'000); });
+  std::string out = csv::row({"email", "type", "sending_stream", "domain_name", "created_at", "message_bounce_category",
+                              "message_esp_response", "message_subject"});
+  for (const Suppression& s : all) {
+    out += csv::row({s.email, s.type, s.sending_stream, s.domain_name, iso8601(s.created_at), s.message_bounce_category,
+                     s.message_esp_response, s.message_subject});
+  }
+  return out;
 }
 
 std::optional<SentMessage> SendingService::find_for_unsubscribe(const std::string& message_id) {

@@ -90,6 +90,19 @@ class SendingService {
   Suppression add_suppression(std::int64_t account_id, const SuppressionInput& input);  // ValidationError
   Suppression remove_suppression(std::int64_t account_id, const std::string& id);       // NotFound
 
+  // CSV import: a header row naming the columns (email required; sending_stream, domain_id or domain_name
+  // optional), then one suppression per row ("manual import"). Valid rows are added in one transaction;
+  // entries that exist already are skipped; bad rows are reported with their line. csv::Error for a malformed
+  // file (nothing imported).
+  struct ImportResult {
+    std::int64_t imported = 0;
+    std::int64_t skipped = 0;
+    std::vector<std::pair<std::size_t, std::string>> errors;  // (line, message)
+  };
+  ImportResult import_suppressions(std::int64_t account_id, std::string_view csv_text);
+  // Every suppression of the account as CSV (header: email,type,sending_stream,domain_name,created_at,…).
+  std::string export_suppressions(std::int64_t account_id);
+
   // The unsubscribe link's action: suppresses the recipient for the message's domain and stream, records an
   // `unsubscribe` event and sets the status to opted_out. Returns the message; NotFound for unknown ids.
   SentMessage unsubscribe(const std::string& message_id, const std::string& web_ip);

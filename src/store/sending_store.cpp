@@ -353,6 +353,16 @@ bool SendingStore::remove_suppression(std::int64_t account_id, const std::string
   return tx_.execute("DELETE FROM suppressions WHERE account_id = ? AND uuid = ?", {account_id, uuid}) > 0;
 }
 
+bool SendingStore::has_suppression(std::int64_t account_id, const std::string& email, const std::string& sending_stream,
+                                   std::optional<std::int64_t> domain_id) {
+  return tx_
+      .query_one(
+          "SELECT 1 FROM suppressions WHERE account_id = ? AND email = ? AND sending_stream = ? AND "
+          "COALESCE(domain_id, 0) = ?",
+          {account_id, email, sending_stream, domain_id.value_or(0)})
+      .has_value();
+}
+
 std::optional<Suppression> SendingStore::blocking(std::int64_t account_id, std::int64_t domain_id,
                                                   const std::string& email, sending::Stream stream) {
   const auto row = tx_.query_one(

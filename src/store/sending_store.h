@@ -69,6 +69,9 @@ class SendingStore {
                                                  std::optional<std::int64_t> created_before, int limit);
   std::optional<sending::Suppression> find_suppression(std::int64_t account_id, const std::string& uuid);
   bool remove_suppression(std::int64_t account_id, const std::string& uuid);
+  // Whether exactly this entry (email, stream, domain or every domain) exists already.
+  bool has_suppression(std::int64_t account_id, const std::string& email, const std::string& sending_stream,
+                       std::optional<std::int64_t> domain_id);
   // The suppression that blocks `email` for this domain and stream, if any.
   std::optional<sending::Suppression> blocking(std::int64_t account_id, std::int64_t domain_id,
                                                const std::string& email, sending::Stream stream);

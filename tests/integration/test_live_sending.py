@@ -3,10 +3,10 @@ host and /bulk/api/…) and SMTP submission (smtplib, swaks) are delivered by th
 on loopback port 25, found through MX records served by dnsmasq: Postfix's smtp-sink (each message dumped, so the
 delivered bytes, the DKIM signatures checked by dkimpy, and the absence of Bcc / X-MT-* headers are asserted),
 Postroom's own sandbox SMTP listener (its bounce emulator gives the 4xx/5xx replies), a scripted greylisting
-server, null MX and NXDOMAIN domains. Then the email logs (statuses, events, filters, search_after, the signed raw
+server, null MX, NXDOMAIN and two-MX domains, require-TLS domains. Then the email logs (statuses, events, filters, search_after, the signed raw
 message link), suppressions (hard bounces, one-click unsubscribe, manual ones), Auto BCC, the sending policy
-(unverified, foreign and demo domains; SMTP 535/550/538/421 replies), the --relay smarthost, durability across a
-kill -9 (at-least-once delivery) and tenant isolation. Runs against SQLite or PostgreSQL (POSTROOM_TEST_DATABASE)
+(unverified, foreign and demo domains; SMTP 535/550/538/421 replies), the --relay smarthost, the message size
+limit, durability across a kill -9 (at-least-once delivery) and tenant isolation. Runs against SQLite or PostgreSQL (POSTROOM_TEST_DATABASE)
 with the binary named by POSTROOM_BIN."""
 
 import base64
@@ -73,6 +73,9 @@ RECEIVER_RECORDS = [
     f"mx-host=down.{ZONE},mx-down.{ZONE},10", f"host-record=mx-down.{ZONE},{DOWN_ADDR}",
     f"mx-host=tls.{ZONE},mx-sink.{ZONE},10",  # --require-tls-domains: smtp-sink offers no STARTTLS
     f"mx-host=tlsself.{ZONE},mx-sandbox.{ZONE},10",  # --require-tls-domains: a self-signed certificate
+    # Two MX hosts each: the lower preference first (listed second here); a host that is down is skipped.
+    f"mx-host=prefer.{ZONE},mx-sink.{ZONE},20", f"mx-host=prefer.{ZONE},mx-sandbox.{ZONE},10",
+    f"mx-host=backup.{ZONE},mx-sink.{ZONE},20", f"mx-host=backup.{ZONE},mx-down.{ZONE},10",
     f"mx-host=nullmx.{ZONE},.,0",  # RFC 7505
     f"host-record=afallback.{ZONE},{SINK_ADDR}",  # no MX: the A record is the implicit MX
     f"mx-host=postroom.local,mx-sink.{ZONE},10",  # the bootstrap admin's domain (demo domain sends)
@@ -734,6 +737,19 @@ class LiveSending(LiveTestCase):
         [delivered] = WORLD["sink"].to(rcpt)
         self.assert_signed_and_clean(delivered["data"])
 
+    def test_mx_preference_and_fallback_to_the_next_mx(self):
+        tag = self.tag()
+        preferred, backup = f"pref-{tag}@prefer.{ZONE}", f"backup-{tag}@backup.{ZONE}"
+        ids = self.srv.send(self.message(f"MX order {tag}", [{"email": preferred}, {"email": backup}]))
+        first, second = (self.srv.wait_log(i) for i in ids)
+        self.assertEqual((first["status"], first["events"][0]["details"]["recipient_mx"]),
+                         ("delivered", f"mx-sandbox.{ZONE}"), first)
+        self.assertEqual(WORLD["sink"].to(preferred, timeout=0.2), [])
+        # The preferred MX of backup. refuses connections: the next one takes the message in the same attempt.
+        self.assertEqual(self.events(second), ["delivery"], second)
+        self.assertEqual(second["events"][0]["details"]["recipient_mx"], f"mx-sink.{ZONE}")
+        self.assertEqual(len(WORLD["sink"].to(backup)), 1)
+
     def test_delivery_into_postroom_sandbox_over_starttls(self):
         tag = self.tag()
         [message_id] = self.srv.send(self.message(f"Into the sandbox {tag}", [{"email": f"inbox-{tag}@sandbox.{ZONE}"}]))
@@ -902,8 +918,8 @@ class LiveSending(LiveTestCase):
         self.assertEqual([m["message_id"] for m in comma["messages"]], [ids[53]])
         self.assertEqual(only(("filters[to][operator]", "ci_equal"),
                               ("filters[to][value]", f"PAGE7-{tag.upper()}@SINK.LT.TEST")), [ids[7]])
-        self.assertEqual(len(only(("filters[to][operator]", "ci_not_equal"),
-                                  ("filters[to][value]", f"page7-{tag}@sink.{ZONE}"))), 50)
+        self.assertEqual(self.srv.logs(mine + [("filters[to][operator]", "ci_not_equal"),
+                                               ("filters[to][value]", f"page7-{tag}@sink.{ZONE}")])["total_count"], 54)
         self.assertEqual(only(("filters[category][operator]", "equal"), ("filters[category][value][]", f"Filters-{tag}"),
                               ("filters[category][value][]", "Something else")), [ids[53]])
         self.assertEqual(only(("filters[sending_stream][operator]", "equal"),
@@ -1228,6 +1244,47 @@ class LiveSending(LiveTestCase):
         self.assertEqual(message["custom_variables"], {"user_id": "45982"})
         self.assertEqual(message["category"], "Café news")
 
+    def test_smtp_submission_adds_a_missing_date_and_message_id(self):
+        # RFC 5322 §3.6: Date is required; RFC 6409 §8.2/§8.3: the submission server adds Date and Message-ID when
+        # the client left them out (and large mailbox providers refuse mail without a Message-ID).
+        tag = self.tag()
+        rcpt = f"nomsgid-{tag}@sink.{ZONE}"
+        data = (f"From: sam@send.{ZONE}\r\nTo: {rcpt}\r\nSubject: No Message-ID {tag}\r\n\r\nBody\r\n").encode()
+        client = self.srv.submission()
+        try:
+            message_id = queued_uuid(smtp_data(client, f"sam@send.{ZONE}", [rcpt], data))
+        finally:
+            client.quit()
+        message = self.srv.wait_log(message_id)
+        self.assertEqual(message["status"], "delivered")
+        [delivered] = WORLD["sink"].to(rcpt)
+        self.assert_signed_and_clean(delivered["data"])
+        names = header_names(delivered["data"])
+        self.assertIn("date", names)
+        self.assertIn("message-id", names)
+        self.assertRegex(message["rfc_message_id"] or "", r"^<[^<>@]+@[^<>]+>$")
+
+    def test_smtputf8_recipient_delivered_where_the_extension_is_offered(self):
+        tag = self.tag()
+        rcpt = f"ünï-{tag}@sandbox.{ZONE}"  # Postroom's sandbox listener offers SMTPUTF8
+        [message_id] = self.srv.send(self.message(f"UTF-8 ok {tag}", [{"email": rcpt}]))
+        message = self.srv.wait_log(message_id)
+        self.assertEqual((message["status"], message["to"]), ("delivered", rcpt), message)
+        captured = self.srv.ok("GET", self.srv.a(f"/inboxes/{self.srv.boot['inbox_id']}/messages?search={tag}"))
+        self.assertEqual([m["to_email"] for m in captured], [rcpt])
+
+    def test_smtputf8_recipient_without_the_extension_bounces_at_once(self):
+        tag = self.tag()
+        # smtp-sink does not offer SMTPUTF8: the message cannot be sent there, ever (RFC 6531 §3.2: return it to
+        # the sender), so it bounces at once instead of being retried on the schedule.
+        rcpt = f"ünï-{tag}@sink.{ZONE}"
+        [message_id] = self.srv.send(self.message(f"UTF-8 {tag}", [{"email": rcpt}]))
+        message = self.srv.wait_log(message_id, timeout=30)
+        self.assertEqual(message["status"], "not_delivered", message)
+        self.assertEqual(WORLD["sink"].to(rcpt, timeout=0.2), [])
+        self.assertIn("SMTPUTF8", message["events"][-1]["details"]["email_service_provider_response"])
+        self.assertEqual(self.events(message), ["bounce"], "a missing SMTPUTF8 extension is permanent")
+
     def test_smtp_bulk_listener_is_the_bulk_stream(self):
         tag = self.tag()
         rcpt = f"smtpbulk-{tag}@sink.{ZONE}"
@@ -1468,7 +1525,8 @@ class Relay(LiveTestCase):
     def setUpClass(cls):
         cls.relay = Sink("127.0.0.1", free_port())
         cls.srv = Postroom("--relay", f"smtp://127.0.0.1:{cls.relay.port}", "--relay-tls", "none",
-                           "--retry-schedule", "1,1,1", domains=[f"relay.{ZONE}"])
+                           "--retry-schedule", "1,1,1", "--sending-max-message-size", "20000",
+                           domains=[f"relay.{ZONE}"])
 
     @classmethod
     def tearDownClass(cls):
@@ -1499,6 +1557,31 @@ class Relay(LiveTestCase):
             client.quit()
         self.assertEqual(self.srv.wait_log(smtp_id)["status"], "delivered")
         self.assertEqual(len(self.relay.to(f"r4-{tag}@nothere.{ZONE}")), 1)
+
+
+    def test_sending_max_message_size(self):
+        tag = self.tag()
+        big = "x" * 76 + "\n"
+        status, data = self.srv.api("POST", "/api/send", {"from": {"email": f"app@relay.{ZONE}"},
+                                                          "to": [{"email": f"big-{tag}@sink.{ZONE}"}],
+                                                          "subject": f"Big {tag}", "text": big * 400})
+        self.assertEqual(status, 413, data)
+        self.assertEqual(data["success"], False)
+        client = self.srv.submission()
+        try:
+            self.assertEqual(client.esmtp_features.get("size"), "20000")
+            reply = smtp_data(client, f"app@relay.{ZONE}", [f"big-{tag}@sink.{ZONE}"],
+                              text_message(f"Big {tag}", f"app@relay.{ZONE}", f"big-{tag}@sink.{ZONE}",
+                                           text=big.replace("\n", "\r\n") * 400))
+            self.assertEqual(reply[0], 552, reply)
+        finally:
+            client.close()
+        self.assertEqual(self.srv.logs([("filters[subject][operator]", "ci_equal"),
+                                        ("filters[subject][value]", f"Big {tag}")])["total_count"], 0)
+        # Just under the limit goes out.
+        [ok] = self.srv.send({"from": {"email": f"app@relay.{ZONE}"}, "to": [{"email": f"fits-{tag}@sink.{ZONE}"}],
+                              "subject": f"Fits {tag}", "text": big * 150})
+        self.assertEqual(self.srv.wait_log(ok)["status"], "delivered")
 
 
 # ---- kill -9 with a queue

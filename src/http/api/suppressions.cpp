@@ -2,6 +2,7 @@
 // first) as a bare array, POST (Node) {"email","domain_id","sending_stream","type"?} → 201 {"data":…},
 // DELETE A/suppressions/{uuid} → 200 with the removed entry.
 #include "core/clock.h"
+#include "core/csv.h"
 #include "core/errors.h"
 #include "http/api/routes.h"
 #include "http/json.h"
@@ -67,6 +68,34 @@ void add_suppressions_routes(Router& router, Services& services) {
     input.type = optional_string(in, "type", "suppression").value_or("manual import");
     return json_response(201,
                          json::object{{"data", suppression_json(service.add_suppression(context.account_id, input))}});
+  });
+  // CSV import: the body is the file (text/csv), or {"csv":"…"}.
+  router.add_account_route("POST", "/suppressions/import", rules::account_admin(), [&service](Context& context) {
+    std::string text = context.request.body;
+    const auto type = context.request.header("content-type").value_or("");
+    if (type.starts_with("application/json")) {
+      const json::value body = parse_body(context.request);
+      text = optional_string(as_object(body, ""), "csv", "").value_or("");
+    }
+    try {
+      const auto result = service.import_suppressions(context.account_id, text);
+      json::array errors;
+      for (const auto& [line, message] : result.errors)
+        errors.push_back(json::object{{"line", line}, {"error", message}});
+      return json_response(
+          200,
+          json::object{
+              {"data", {{"imported", result.imported}, {"skipped", result.skipped}, {"errors", std::move(errors)}}}});
+    } catch (const csv::Error& e) {
+      throw ValidationError("file", e.what());
+    }
+  });
+  router.add_account_route("GET", "/suppressions/export", rules::account_viewer(), [&service](Context& context) {
+    Response response;
+    response.content_type = "text/csv; charset=utf-8";
+    response.headers.emplace_back("Content-Disposition", "attachment; filename=\"suppressions.csv\"");
+    response.body = service.export_suppressions(context.account_id);
+    return response;
   });
   router.add_account_route(
       "DELETE", "/suppressions/{suppression_id}", rules::account_admin(), [&service](Context& context) {

@@ -60,6 +60,12 @@ chmod 755 "$tmp"  # smtp-sink runs as nobody, Postfix's daemons as postfix, Open
 pids=()
 pf_conf=""
 cleanup() {
+  local rc=$?
+  if [ "$rc" != 0 ]; then  # what the servers said, for the failure's cause
+    for log in "$tmp/postroom.log" "$tmp/postfix/maillog" "$tmp/postfix/opendkim.log"; do
+      [ -s "$log" ] && { echo "--- last lines of $log:" >&2; tail -20 "$log" >&2; }
+    done
+  fi
   if [ -n "$pf_conf" ]; then postfix -c "$pf_conf" abort >/dev/null 2>&1 || true; fi
   for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
   wait 2>/dev/null || true
@@ -78,6 +84,25 @@ wait_port() {  # host port pid
   echo "nothing listens on $1:$2" >&2; return 1
 }
 json_field() { python3 -c 'import json,sys; print(json.loads(sys.argv[1])[sys.argv[2]])' "$1" "$2"; }
+# CPU seconds used so far by the processes under the given pids (themselves, their live descendants, and the
+# descendants they have reaped), from /proc.
+tree_cpu() {
+  python3 - "$@" <<'PY'
+import os, sys
+roots, stats = {int(p) for p in sys.argv[1:]}, {}
+for d in os.listdir("/proc"):
+    if d.isdigit():
+        try:
+            f = open(f"/proc/{d}/stat").read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        stats[int(d)] = (int(f[1]), sum(int(x) for x in f[11:15]))  # ppid; utime stime cutime cstime
+def inside(pid):
+    while pid in stats and pid not in roots: pid = stats[pid][0]
+    return pid in roots
+print(sum(t for pid, (_, t) in stats.items() if inside(pid)) / os.sysconf("SC_CLK_TCK"))
+PY
+}
 cpu_busy() { awk '/^cpu / {print $2 + $3 + $4 + $7 + $8, $2 + $3 + $4 + $5 + $6 + $7 + $8}' /proc/stat; }
 
 cpu_model=$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)
@@ -121,11 +146,14 @@ check_probe() {  # name
   rm -f "$tmp/probe/$file"
 }
 # Waits until the sinks hold `want` messages (no progress for 120 s or TIMEOUT is a failure) → epoch seconds
-wait_sinks() {  # want
+wait_sinks() {  # want [pid that must stay alive]
   local have last=-1 progress_at=$SECONDS started_at=$SECONDS
   while true; do
     have=$(sink_total)
     [ "$have" -ge "$1" ] && break
+    if [ -n "${2:-}" ] && ! kill -0 "$2" 2>/dev/null; then
+      echo "the server (pid $2) exited; the sinks hold $have of $1" >&2; return 1
+    fi
     [ "$have" != "$last" ] && { last=$have; progress_at=$SECONDS; }
     (( SECONDS - progress_at > 120 )) && { echo "no delivery for 120 s: the sinks hold $have of $1" >&2; return 1; }
     (( SECONDS - started_at > timeout_s )) && { echo "timed out: the sinks hold $have of $1" >&2; return 1; }
@@ -221,9 +249,12 @@ def worker():
             k = state["next"]
             if k >= len(bodies): return
             state["next"] += 1
-        conn.request("POST", "/api/batch", bodies[k], headers)
-        response = conn.getresponse()
-        data = response.read()
+        try:
+            conn.request("POST", "/api/batch", bodies[k], headers)
+            response = conn.getresponse()
+            data = response.read()
+        except Exception as e:
+            errors.append(f"batch {k}: {e!r}"); return
         if response.status != 200:
             errors.append(f"HTTP {response.status}: {data[:300]!r}"); return
         ok = sum(1 for r in json.loads(data)["responses"] if r.get("success"))
@@ -236,16 +267,18 @@ for t in threads: t.start()
 for t in threads: t.join()
 end = time.time()
 if errors: sys.exit("submission failed: " + errors[0])
-print(f"{start:.6f} {end:.6f} {state['accepted']}")
+import resource
+ru = resource.getrusage(resource.RUSAGE_SELF)
+print(f"{start:.6f} {end:.6f} {state['accepted']} {ru.ru_utime + ru.ru_stime:.1f}")
 PY
   base_count=$(sink_total)
   read -r cpu_busy0 cpu_all0 < <(cpu_busy)
   ticks0=$(awk '{print $14 + $15}' "/proc/$server_pid/stat")
   echo "postroom: submitting $n messages (POST /api/batch, $batch per request, $clients at once)" >&2
   out=$(python3 "$tmp/submit_api.py" "$http_port" "$token" "$n" "$domains" "$batch" "$clients" "$tmp/text.txt")
-  read -r pr_start pr_submitted pr_accepted <<<"$out"
+  read -r pr_start pr_submitted pr_accepted pr_client_cpu <<<"$out"
   echo "postroom: accepted $pr_accepted in $(python3 -c "print(f'{$pr_submitted - $pr_start:.1f}')") s; waiting for the sinks" >&2
-  pr_end=$(wait_sinks $((base_count + n)))
+  pr_end=$(wait_sinks $((base_count + n)) "$server_pid")
   ticks1=$(awk '{print $14 + $15}' "/proc/$server_pid/stat")
   read -r cpu_busy1 cpu_all1 < <(cpu_busy)
   pr_cpu=$(python3 -c "print(f'{($ticks1 - $ticks0) / $(getconf CLK_TCK):.1f}')")
@@ -254,7 +287,7 @@ PY
   pr_logged=$(( $(json_field "$logs" total_count) - 1 ))  # minus the probe
   [ "$pr_logged" = "$n" ] || { echo "postroom: the email logs say $pr_logged delivered, not $n" >&2; exit 1; }
   [ "$(sink_total)" = $((base_count + n)) ] || { echo "postroom: the sinks hold $(( $(sink_total) - base_count )) messages, not $n" >&2; exit 1; }
-  results+=("postroom $pr_start $pr_submitted $pr_end $pr_cpu $pr_busy")
+  results+=("postroom $pr_start $pr_submitted $pr_end $pr_cpu $pr_busy $pr_client_cpu")
   kill "$server_pid"; wait "$server_pid" 2>/dev/null || true
 fi
 
@@ -281,6 +314,7 @@ RequireSafeKeys false
 EOF
   opendkim -f -x "$pf/opendkim.conf" >"$pf/opendkim.log" 2>&1 &
   pids+=($!)
+  opendkim_pid=$!
   for _ in $(seq 100); do [ -S "$pf/milter/opendkim.sock" ] && break; sleep 0.1; done
   [ -S "$pf/milter/opendkim.sock" ] || { echo "opendkim did not start:" >&2; cat "$pf/opendkim.log" >&2; exit 1; }
   cat >"$pf/conf/main.cf" <<EOF
@@ -401,23 +435,28 @@ for t in threads: t.start()
 for t in threads: t.join()
 end = time.time()
 if errors: sys.exit("submission failed: " + errors[0])
-print(f"{start:.6f} {end:.6f} {n}")
+import resource
+ru = resource.getrusage(resource.RUSAGE_SELF)
+print(f"{start:.6f} {end:.6f} {n} {ru.ru_utime + ru.ru_stime:.1f}")
 PY
   python3 "$tmp/submit_smtp.py" "$pf_smtp" 1 "$domains" 1 "$tmp/text.txt" -1
   check_probe postfix
+  master_pid=$(tr -d ' ' <"$pf/queue/pid/master.pid")
   base_count=$(sink_total)
+  pf_cpu0=$(tree_cpu "$master_pid" "$opendkim_pid")
   read -r cpu_busy0 cpu_all0 < <(cpu_busy)
   echo "postfix: submitting $n messages over SMTP ($clients connections, PIPELINING)" >&2
   out=$(python3 "$tmp/submit_smtp.py" "$pf_smtp" "$n" "$domains" "$clients" "$tmp/text.txt")
-  read -r pf_start pf_submitted pf_accepted <<<"$out"
+  read -r pf_start pf_submitted pf_accepted pf_client_cpu <<<"$out"
   echo "postfix: accepted $pf_accepted in $(python3 -c "print(f'{$pf_submitted - $pf_start:.1f}')") s; waiting for the sinks" >&2
   pf_end=$(wait_sinks $((base_count + n)))
   read -r cpu_busy1 cpu_all1 < <(cpu_busy)
+  pf_cpu=$(python3 -c "print(f'{$(tree_cpu "$master_pid" "$opendkim_pid") - $pf_cpu0:.1f}')")
   pf_busy=$(python3 -c "print(f'{100 * ($cpu_busy1 - $cpu_busy0) / max(1, $cpu_all1 - $cpu_all0):.0f}')")
   [ "$(sink_total)" = $((base_count + n)) ] || { echo "postfix: the sinks hold $(( $(sink_total) - base_count )) messages, not $n" >&2; exit 1; }
   sent=$(grep -c 'status=sent' "$pf/maillog" || true)
   [ "$sent" = $((n + 1)) ] || echo "note: Postfix's log shows $sent deliveries (expected $((n + 1)) with the probe)" >&2
-  results+=("postfix $pf_start $pf_submitted $pf_end - $pf_busy")
+  results+=("postfix $pf_start $pf_submitted $pf_end $pf_cpu $pf_busy $pf_client_cpu")
 fi
 
 python3 - "$n" "$domains" "$clients" "$batch" "$target_ratio" "$(cut -d' ' -f1-3 /proc/loadavg)" "${results[@]}" <<'PY'
@@ -425,14 +464,18 @@ import sys
 n, domains, clients, batch, target, load = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4], float(sys.argv[5]), sys.argv[6]
 rates = {}
 print(f"{n} messages to {domains} domains, DKIM-signed (RSA-2048), delivered to 4 smtp-sink processes")
-print(f"{'':24}{'submitted in s':>15}{'all delivered in s':>20}{'msg/s':>9}{'server CPU s':>14}{'machine busy':>14}")
+print(f"{'':24}{'submitted in s':>15}{'all delivered in s':>20}{'msg/s':>9}{'server CPU s':>14}{'client CPU s':>14}"
+      f"{'machine busy':>14}")
 for row in sys.argv[7:]:
-    name, start, submitted, end, cpu, busy = row.split()
+    name, start, submitted, end, cpu, busy, client_cpu = row.split()
     total = float(end) - float(start)
     rates[name] = n / total
     label = {"postroom": "postroom (API batch)", "postfix": "postfix + opendkim"}[name]
-    print(f"{label:24}{float(submitted) - float(start):>15.1f}{total:>20.1f}{rates[name]:>9.0f}{cpu:>14}{busy + ' %':>14}")
+    print(f"{label:24}{float(submitted) - float(start):>15.1f}{total:>20.1f}{rates[name]:>9.0f}{cpu:>14}{client_cpu:>14}"
+          f"{busy + ' %':>14}")
 print("postfix routes by transport_maps (no DNS); postroom resolves MX + A/AAAA per message at a local dnsmasq")
+print("server CPU: postroom's process; postfix's master, every daemon it ran, and opendkim. client CPU: the Python "
+      "submitter. machine busy: all CPUs over the run, other users' processes included")
 print(f"load average at the end: {load}")
 if len(rates) == 2:
     ratio = rates["postroom"] / rates["postfix"]

@@ -254,7 +254,6 @@ int run_serve(const Config& config) {
   }
   options.long_running = [&pipeline](const http::Request& request) { return pipeline.long_running(request); };
   http::Server server(options, [&pipeline](const http::Request& request) { return pipeline.handle(request); });
-  for (const HostPort& bound : server.start()) spdlog::info("listening on {}", bound.to_string());
   sandbox::SmtpCapture capture(inboxes, messages, config.sandbox, db->dialect() == store::Dialect::sqlite);
   smtp::ServerOptions smtp_options;
   smtp_options.limits.hostname = inboxes.endpoints().smtp_host;
@@ -299,6 +298,8 @@ int run_serve(const Config& config) {
   smtp::Server submission_server(submission_options);
   for (const HostPort& bound : submission_server.start())
     spdlog::info("sending SMTP listening on {}", bound.to_string());
+  // HTTP last: once /readyz answers, every listener is bound (a port in use has stopped the start by now).
+  for (const HostPort& bound : server.start()) spdlog::info("listening on {}", bound.to_string());
   Janitor janitor(accounts, messages);
   domains_service.start();
   delivery.start();

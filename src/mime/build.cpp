@@ -284,6 +284,8 @@ std::string address_list(const std::vector<Address>& addresses) {
 
 }  // namespace
 
+std::string rfc5322_date(std::int64_t unix_seconds) { return format_date(unix_seconds); }
+
 std::string new_message_id(const std::string& domain) {
   return random_hex(32) + "@" + (domain.empty() ? std::string("postroom.localhost") : domain);
 }

@@ -52,6 +52,8 @@ std::string build_message(const OutgoingMessage& message, const BuildOptions& op
 
 // A fresh Message-ID value (no brackets): random hex @ domain.
 std::string new_message_id(const std::string& domain);
+// A Date header value ("Mon, 23 Nov 2026 03:28:22 +0000") for a unix time.
+std::string rfc5322_date(std::int64_t unix_seconds);
 
 // "Name <email>" with the display name quoted or RFC 2047 encoded as needed; just the email when no name.
 std::string format_address(const Address& address);

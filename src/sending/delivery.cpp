@@ -518,14 +518,19 @@ void DeliveryEngine::finish(const std::shared_ptr<Attempt>& attempt, const clien
   release_site(attempt->route.site);
   const client::Reply& reply = outcome.recipients.empty() ? outcome.reply : outcome.recipients.front().reply;
   std::string kind;
+  std::string enhanced = reply.enhanced;
   if (outcome.delivered_any && reply.positive()) {
     kind = "delivery";
   } else if (reply.code >= 500) {
     kind = "bounce";
+  } else if (reply.code == 0 && outcome.local_error.find("SMTPUTF8") != std::string::npos) {
+    // An internationalized address the receiver cannot take: returned at once (RFC 6531 §3.2), no retries.
+    kind = "bounce";
+    enhanced = "5.6.7";
   } else {
     kind = "soft_bounce";
   }
-  record(attempt, kind, reply.code, reply.enhanced, reply.text, reply.code ? "" : outcome.local_error,
+  record(attempt, kind, reply.code, enhanced, reply.text, reply.code ? "" : outcome.local_error,
          outcome.remote_address);
   std::lock_guard lock(mutex_);
   --in_flight_;

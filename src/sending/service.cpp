@@ -245,10 +245,19 @@ Accepted SendingService::accept_raw(const Sender& sender, std::string_view raw, 
   for (const auto& email : domain.auto_bcc.emails) recipients.push_back({lower(email), "auto_bcc"});
   check_limits(sender, recipients.size());
 
-  const std::string category = mime::raw_header(raw, "X-MT-Category").value_or("");
-  const auto custom_variables = custom_variables_from_header(mime::raw_header(raw, "X-MT-Custom-Variables"));
+  // The parser's header values are RFC 2047-decoded (nodemailer writes JSON header values as encoded words).
+  auto header = [&parsed](std::string_view name) -> std::optional<std::string> {
+    for (const auto& h : parsed.headers)
+      if (mime::text::equals_ignore_case(h.name, name)) return h.value;
+    return std::nullopt;
+  };
+  const std::string category = header("X-MT-Category").value_or("");
+  const auto custom_variables = custom_variables_from_header(header("X-MT-Custom-Variables"));
   const std::string stripped = mime::remove_headers(raw, {"X-MT-Category", "X-MT-Custom-Variables", "Bcc"});
-  const auto headers = common_headers(sender, domain, category);
+  auto headers = common_headers(sender, domain, category);
+  // A submission server completes what the message lacks (RFC 6409 §8.2, §8.3).
+  if (!header("Date")) headers.emplace_back("Date", mime::rfc5322_date(clock_.now()));
+  if (!header("Message-ID")) headers.emplace_back("Message-ID", "<" + mime::new_message_id(domain.domain_name) + ">");
   const bool bulk = sender.stream == Stream::bulk;
   const bool per_recipient = bulk || !domain.auto_bcc.header_name.empty();
   auto body_for = [&](const Recipient& recipient, const std::string& uuid) {

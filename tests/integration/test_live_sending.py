@@ -441,6 +441,12 @@ class Postroom:
         self.start()
 
     def close(self):
+        process = self.inst.process
+        if process is not None and process.poll() is not None:
+            # The server died under the tests: say how (a signal number is negative), with its last words.
+            self.inst.stderr.seek(0)
+            sys.stderr.write(f"\npostroom exited early with status {process.returncode}:\n"
+                             + self.inst.stderr.read()[-4000:] + "\n")
         self.inst.close()
 
     @property

@@ -2,7 +2,8 @@
 # Installs everything Postroom needs to build, run, test and benchmark on Debian 12 (bookworm).
 # Idempotent: packages already present are skipped, so re-running costs a few seconds.
 #   scripts/install-deps.sh            build + run dependencies
-#   scripts/install-deps.sh --test     also the test peers (PostgreSQL server, Node SDK, sanitizer runtime)
+#   scripts/install-deps.sh --test     also the test peers (PostgreSQL server, Node SDK, sanitizer runtime,
+#                                      Postfix as a receiving MTA)
 #   scripts/install-deps.sh --bench    also the benchmark peers (wrk, nginx, Postfix's smtp-source/smtp-sink,
 #                                      MailDev from bench/package.json)
 set -euo pipefail
@@ -25,7 +26,7 @@ packages=(build-essential cmake ninja-build pkg-config ccache
   nodejs npm)
 if [ $want_test = 1 ]; then
   packages+=(libgtest-dev libgmock-dev postgresql-15 clang-14 libclang-rt-14-dev libfuzzer-14-dev python3 python3-yaml swaks libnet-ssleay-perl libdigest-hmac-perl curl
-    dnsmasq-base python3-dkim python3-dnspython)
+    dnsmasq-base python3-dkim python3-dnspython postfix)
 fi
 if [ $want_bench = 1 ]; then
   packages+=(wrk nginx-light postfix)
@@ -45,7 +46,8 @@ if [ ${#missing[@]} -gt 0 ]; then
   sudo_cmd=""
   [ "$(id -u)" = 0 ] || sudo_cmd="sudo"
   $sudo_cmd apt-get update -qq
-  # postfix is there for smtp-source/smtp-sink only: "No configuration" leaves the MTA unconfigured and stopped.
+  # postfix is there for smtp-source/smtp-sink and for the private instances the tests start themselves
+  # (tests/integration/test_postfix_receiver.py): "No configuration" leaves the system MTA unconfigured and stopped.
   if [[ " ${missing[*]} " == *" postfix "* ]]; then
     echo "postfix postfix/main_mailer_type select No configuration" | $sudo_cmd debconf-set-selections
   fi

@@ -158,9 +158,9 @@ TEST(SecretBox, MalformedSealedStringsFailCleanly) {
 }
 
 TEST(SecretBox, RejectsBadKeys) {
-  EXPECT_THROW(SecretBox(std::string(31, 'k')), std::invalid_argument);
-  EXPECT_THROW(SecretBox(std::string(33, 'k')), std::invalid_argument);
-  EXPECT_THROW(SecretBox(std::string()), std::invalid_argument);
+  EXPECT_THROW(static_cast<void>(SecretBox{std::string(31, 'k')}), std::invalid_argument);
+  EXPECT_THROW(static_cast<void>(SecretBox{std::string(33, 'k')}), std::invalid_argument);
+  EXPECT_THROW(static_cast<void>(SecretBox{std::string()}), std::invalid_argument);
   EXPECT_THROW(SecretBox::from_hex(std::string(63, 'a')), std::invalid_argument);
   EXPECT_THROW(SecretBox::from_hex(std::string(66, 'a')), std::invalid_argument);
   EXPECT_THROW(SecretBox::from_hex(std::string(63, 'a') + "g"), std::invalid_argument);

@@ -85,8 +85,9 @@ std::string field(std::string_view value, char delimiter) {
                          value.front() == '\t' || value.front() == '\r'))
     text = "'";
   text += value;
+  // A leading byte-order mark is quoted so that a reader's BOM skipping cannot eat it.
   const bool quote = text.find_first_of(std::string("\"\r\n") + delimiter) != std::string::npos ||
-                     (!text.empty() && (text.front() == ' ' || text.back() == ' '));
+                     (!text.empty() && (text.front() == ' ' || text.back() == ' ')) || text.starts_with("\xEF\xBB\xBF");
   if (!quote) return text;
   std::string out = "\"";
   for (char c : text) {

@@ -29,7 +29,8 @@ using Row = std::vector<std::string>;
 // quoted field, text after a closing quote, a quote inside an unquoted field, or a limit.
 std::vector<Row> parse(std::string_view text, const Limits& limits = {}, char delimiter = ',');
 
-// One field: quoted when it holds the delimiter, a quote, CR or LF, or starts/ends with a space; a field that a
+// One field: quoted when it holds the delimiter, a quote, CR or LF, starts/ends with a space or starts with a
+// byte-order mark; a field that a
 // spreadsheet would run as a formula (= + - @ tab CR first) gets a leading apostrophe (CSV injection).
 std::string field(std::string_view value, char delimiter = ',');
 // A row with CRLF at the end.

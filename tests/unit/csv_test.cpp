@@ -52,6 +52,8 @@ TEST(Csv, WritesQuotedAndDefusesFormulas) {
   EXPECT_EQ(csv::field("+1"), "'+1");
   EXPECT_EQ(csv::field("@SUM(A1)"), "'@SUM(A1)");
   EXPECT_EQ(csv::field(" padded "), "\" padded \"");
+  // A value starting with a byte-order mark survives a round trip (the reader skips a leading BOM).
+  EXPECT_EQ(csv::parse(csv::row({"\xEF\xBB\xBFx"})), (Rows{{"\xEF\xBB\xBFx"}}));
   EXPECT_EQ(csv::parse(csv::row({"x,\"y\"", "", "a\r\nb"})), (Rows{{"x,\"y\"", "", "a\r\nb"}}));
 }
 

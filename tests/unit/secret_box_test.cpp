@@ -57,7 +57,8 @@ mode_t file_mode(const std::string& path) {
 
 TEST(SecretBox, RoundTripsTextEmptyAndBinary) {
   const SecretBox box = test_box();
-  const std::string binary("\0\x01\xff\0-----BEGIN PRIVATE KEY-----\n\0", 36);
+  static const char raw[] = "\0\x01\xff\0-----BEGIN PRIVATE KEY-----\n\0";
+  const std::string binary(raw, sizeof raw - 1);  // NUL bytes included
   for (const std::string& plaintext : {std::string("hello"), std::string(), binary, std::string(5000, 'x')}) {
     const std::string sealed = box.seal(plaintext, kContext);
     EXPECT_EQ(sealed.rfind("v1:" + box.key_id() + ":", 0), 0u) << sealed;

@@ -4,8 +4,8 @@
 #   scripts/install-deps.sh            build + run dependencies
 #   scripts/install-deps.sh --test     also the test peers (PostgreSQL server, Node SDK, sanitizer runtime,
 #                                      Postfix as a receiving MTA)
-#   scripts/install-deps.sh --bench    also the benchmark peers (wrk, nginx, Postfix's smtp-source/smtp-sink,
-#                                      MailDev from bench/package.json)
+#   scripts/install-deps.sh --bench    also the benchmark peers (wrk, nginx, Postfix and its smtp-source/smtp-sink,
+#                                      OpenDKIM, dnsmasq, MailDev from bench/package.json)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -29,7 +29,8 @@ if [ $want_test = 1 ]; then
     dnsmasq-base python3-dkim python3-dnspython postfix)
 fi
 if [ $want_bench = 1 ]; then
-  packages+=(wrk nginx-light postfix)
+  # opendkim and dnsmasq-base: bench/relay.sh (a private OpenDKIM milter for its Postfix peer; DNS for Postroom).
+  packages+=(wrk nginx-light postfix opendkim dnsmasq-base)
 fi
 
 missing=()

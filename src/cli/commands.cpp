@@ -99,6 +99,7 @@ sending::DeliverySettings delivery_settings(const Config& config) {
   settings.require_tls_domains = split_list(config.sending.require_tls_domains);
   settings.max_in_flight = config.sending.max_in_flight;
   settings.max_per_site = config.sending.max_per_site;
+  settings.site_rate_per_minute = config.sending.site_rate_per_minute;
   settings.hourly_limit = config.sending.hourly_limit;
   settings.daily_limit = config.sending.daily_limit;
   return settings;

@@ -335,6 +335,11 @@ void add_serve_options(CLI::App& app, Config& config) {
       ->envname("POSTROOM_SENDING_DAILY_LIMIT")
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
+  app.add_option("--delivery-site-rate", sending.site_rate_per_minute,
+                 "Deliveries started per minute to one site (domains sharing MX hosts); 0: no limit")
+      ->envname("POSTROOM_DELIVERY_SITE_RATE")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
   app.add_option("--delivery-per-site", sending.max_per_site,
                  "Deliveries at once to one site (domains sharing MX hosts)")
       ->envname("POSTROOM_DELIVERY_PER_SITE")

@@ -83,8 +83,9 @@ struct SendingConfig {
   bool allow_plaintext_auth = false;  // AUTH before STARTTLS on submission (local development only)
   int max_in_flight = 200;
   int max_per_site = 20;
-  int hourly_limit = 0;  // deliveries per account per hour (0: none); the excess waits for the next hour
-  int daily_limit = 0;   // deliveries per account per day (0: none); the excess is held (suspension)
+  int site_rate_per_minute = 0;  // deliveries started per site (domains sharing MX hosts) per minute; 0: none
+  int hourly_limit = 0;          // deliveries per account per hour (0: none); the excess waits for the next hour
+  int daily_limit = 0;           // deliveries per account per day (0: none); the excess is held (suspension)
 };
 
 struct Config {

@@ -150,7 +150,10 @@ DeliveryEngine::DeliveryEngine(store::Database& db, domains::DomainsService& dom
       clock_(clock),
       settings_(std::move(settings)),
       resolver_(std::move(resolver)),
-      classifier_(std::move(classifier)) {}
+      classifier_(std::move(classifier)) {
+  if (settings_.site_rate_per_minute > 0)
+    site_rate_ = std::make_unique<RateLimiter>(settings_.site_rate_per_minute, 60);
+}
 
 DeliveryEngine::~DeliveryEngine() { stop(); }
 
@@ -472,8 +475,14 @@ void DeliveryEngine::begin_attempt(std::int64_t id) {
       return;
     }
     int& busy = site_in_flight_[route->site];
-    if (busy >= settings_.max_per_site) {
-      // The site is busy: try again in a second, without counting an attempt.
+    const bool over_rate =
+        site_rate_ && !site_rate_
+                           ->check(route->site, std::chrono::duration_cast<std::chrono::milliseconds>(
+                                                    std::chrono::system_clock::now().time_since_epoch())
+                                                    .count())
+                           .allowed;
+    if (busy >= settings_.max_per_site || over_rate) {
+      // The site is busy or at its rate: try again in a second, without counting an attempt.
       --in_flight_;
       due_.push({clock_.now() + 1, id});
       wake_scheduler_.notify_one();

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "core/clock.h"
+#include "core/rate_limiter.h"
 #include "dns/resolver.h"
 #include "domains/service.h"
 #include "sending/bounce_classifier.h"
@@ -49,6 +50,7 @@ struct DeliverySettings {
   std::vector<int> retry_schedule{60, 300, 900, 1800, 3600, 7200, 10800, 14400, 21600, 28800};
   int max_in_flight = 200;  // deliveries in progress at once
   int max_per_site = 20;    // per group of domains sharing MX hosts
+  int site_rate_per_minute = 0;  // deliveries started per site per minute (0: no limit)
   // Per-account delivery limits (the seed's "Sending Limits"; 0: none). Beyond the hourly limit mail waits for
   // the next hour; beyond the daily limit it is held with a `suspension` event until the next day. Counted in
   // memory per process since its start.
@@ -127,6 +129,7 @@ class DeliveryEngine {
   std::priority_queue<Due, std::vector<Due>, std::greater<>> due_;
   std::deque<std::function<void()>> jobs_;
   std::map<std::string, int> site_in_flight_;
+  std::unique_ptr<RateLimiter> site_rate_;  // set when site_rate_per_minute > 0
   // (account, hour or day number) → deliveries started, for the hourly and daily limits.
   std::map<std::pair<std::int64_t, std::int64_t>, int> hourly_, daily_;
   int in_flight_ = 0;

@@ -13,14 +13,15 @@
 #
 # Postfix: a private instance (its own config, queue and data directories under the temporary directory; smtpd
 # on a free port of 127.0.0.1) with OpenDKIM as milter on a Unix socket, as Debian sets it up (RSA-2048,
-# relaxed/relaxed; over a TCP socket every message waited ~85 ms on delayed ACKs), fed the same messages over SMTP by a small Python client with PIPELINING (CLIENTS=8
-# connections). Postfix's resolver cannot be pointed at a DNS port, so transport_maps routes each domain to its
-# sink (`d0001.test smtp:[127.0.25.3]:25`): Postfix skips the MX and A lookups Postroom makes. Its per-destination
-# concurrency is the default 20 per sink, like Postroom's per-site limit. Queue files are fsynced (Postfix's
-# default), logging goes to a file (maillog_file).
+# relaxed/relaxed; over a TCP socket every message waited ~85 ms on delayed ACKs), fed the same messages over SMTP
+# by a small Python client with PIPELINING (CLIENTS=8 connections). Postfix's resolver cannot be pointed at a DNS
+# port, so transport_maps routes each domain to its sink (`d0001.test smtp:[127.0.25.3]:25`): Postfix skips the MX
+# and A lookups Postroom makes. Its per-destination concurrency is the default 20 per sink, like Postroom's
+# per-site limit. Queue files are fsynced (Postfix's default), logging goes to a file (maillog_file).
 #
 # Before timing, one probe message from each goes to a fifth sink (127.0.25.6, probe.test) that writes what it
-# receives, to check it arrives DKIM-signed with d=bench.test.
+# receives, to check it arrives DKIM-signed with d=bench.test. Prints messages/s for both (N / time from the first
+# submission to the last message at the sinks), CPU seconds used by each side, and the ratio against the target.
 #   bench/relay.sh
 #   env: N=100000 DOMAINS=1000 SIZE=5000 (bytes of text) BATCH=500 CLIENTS=8 SINK_NET=127.0.25 (sinks on .2–.6)
 #        BUILD=build (the binary is $BUILD/postroom; built Release there when missing), POSTROOM_BIN= (overrides),
@@ -102,6 +103,14 @@ def inside(pid):
     return pid in roots
 print(sum(t for pid, (_, t) in stats.items() if inside(pid)) / os.sysconf("SC_CLK_TCK"))
 PY
+}
+# Runs a long command in the background and waits for it, so that INT/TERM reach the traps at once (bash defers
+# a trap until a foreground command ends) and cleanup stops the command too.
+fg_wait() {
+  "$@" &
+  local pid=$!
+  pids+=("$pid")
+  wait "$pid"
 }
 cpu_busy() { awk '/^cpu / {print $2 + $3 + $4 + $7 + $8, $2 + $3 + $4 + $5 + $6 + $7 + $8}' /proc/stat; }
 
@@ -275,7 +284,9 @@ PY
   read -r cpu_busy0 cpu_all0 < <(cpu_busy)
   ticks0=$(awk '{print $14 + $15}' "/proc/$server_pid/stat")
   echo "postroom: submitting $n messages (POST /api/batch, $batch per request, $clients at once)" >&2
-  out=$(python3 "$tmp/submit_api.py" "$http_port" "$token" "$n" "$domains" "$batch" "$clients" "$tmp/text.txt")
+  fg_wait python3 "$tmp/submit_api.py" "$http_port" "$token" "$n" "$domains" "$batch" "$clients" "$tmp/text.txt" \
+    >"$tmp/submit.out"
+  out=$(cat "$tmp/submit.out")
   read -r pr_start pr_submitted pr_accepted pr_client_cpu <<<"$out"
   echo "postroom: accepted $pr_accepted in $(python3 -c "print(f'{$pr_submitted - $pr_start:.1f}')") s; waiting for the sinks" >&2
   pr_end=$(wait_sinks $((base_count + n)) "$server_pid")
@@ -446,7 +457,8 @@ PY
   pf_cpu0=$(tree_cpu "$master_pid" "$opendkim_pid")
   read -r cpu_busy0 cpu_all0 < <(cpu_busy)
   echo "postfix: submitting $n messages over SMTP ($clients connections, PIPELINING)" >&2
-  out=$(python3 "$tmp/submit_smtp.py" "$pf_smtp" "$n" "$domains" "$clients" "$tmp/text.txt")
+  fg_wait python3 "$tmp/submit_smtp.py" "$pf_smtp" "$n" "$domains" "$clients" "$tmp/text.txt" >"$tmp/submit.out"
+  out=$(cat "$tmp/submit.out")
   read -r pf_start pf_submitted pf_accepted pf_client_cpu <<<"$out"
   echo "postfix: accepted $pf_accepted in $(python3 -c "print(f'{$pf_submitted - $pf_start:.1f}')") s; waiting for the sinks" >&2
   pf_end=$(wait_sinks $((base_count + n)))

@@ -23,6 +23,7 @@ using store::SendingStore;
 using store::Tx;
 
 constexpr auto kIdentityCacheLifetime = std::chrono::seconds(30);
+constexpr auto kRouteCacheLifetime = std::chrono::seconds(60);
 constexpr std::size_t kMaxBodyBytes = 64 * 1024 * 1024;
 
 std::string lower(std::string text) {
@@ -439,28 +440,24 @@ void DeliveryEngine::begin_attempt(std::int64_t id) {
     done_without_send();
     return;
   }
-  auto raw = zstd_decompress(*compressed, kMaxBodyBytes);
-  if (!raw) {
-    record(attempt, "bounce", 0, "", "", "The stored message body is unreadable", "");
-    done_without_send();
-    return;
-  }
-  std::string signatures;
-  for (const auto& identity : keys) {
-    dkim::SignOptions options;
-    options.domain = m.domain_name;
-    options.selector = identity.selector;
-    options.timestamp = clock_.now();
-    // CFBL-Address must be covered by the signature (RFC 9477 §3.1).
-    options.headers = dkim::default_signed_headers();
-    options.headers.push_back("cfbl-address");
-    signatures += dkim::sign(*raw, identity.key, options);
-  }
-  attempt->data = std::make_shared<const std::string>(signatures + *raw);
-
   std::string error;
   bool permanent = false;
-  auto route = route_for(domain_part(m.to), error, permanent);
+  const std::string recipient_domain = domain_part(m.to);
+  std::optional<Route> route;
+  {
+    std::lock_guard lock(route_mutex_);
+    const auto it = route_cache_.find(recipient_domain);
+    if (it != route_cache_.end() && std::chrono::steady_clock::now() - it->second.resolved < kRouteCacheLifetime)
+      route = *it->second.route;
+  }
+  if (!route) {
+    route = route_for(recipient_domain, error, permanent);
+    if (route) {
+      std::lock_guard lock(route_mutex_);
+      if (route_cache_.size() > 100'000) route_cache_.clear();
+      route_cache_[recipient_domain] = {std::chrono::steady_clock::now(), std::make_shared<const Route>(*route)};
+    }
+  }
   if (!route) {
     record(attempt, permanent ? "bounce" : "soft_bounce", 0, "", "", error, "");
     done_without_send();
@@ -491,6 +488,26 @@ void DeliveryEngine::begin_attempt(std::int64_t id) {
     }
     ++busy;
   }
+  // Signed only once a slot toward the site is held, so a busy site costs no signature.
+  auto raw = zstd_decompress(*compressed, kMaxBodyBytes);
+  if (!raw) {
+    release_site(route->site);
+    record(attempt, "bounce", 0, "", "", "The stored message body is unreadable", "");
+    done_without_send();
+    return;
+  }
+  std::string signatures;
+  for (const auto& identity : keys) {
+    dkim::SignOptions options;
+    options.domain = m.domain_name;
+    options.selector = identity.selector;
+    options.timestamp = clock_.now();
+    // CFBL-Address must be covered by the signature (RFC 9477 §3.1).
+    options.headers = dkim::default_signed_headers();
+    options.headers.push_back("cfbl-address");
+    signatures += dkim::sign(*raw, identity.key, options);
+  }
+  attempt->data = std::make_shared<const std::string>(signatures + *raw);
   attempt->route = std::move(*route);
   send(attempt);
 }

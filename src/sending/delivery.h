@@ -48,8 +48,8 @@ struct DeliverySettings {
   std::optional<Relay> relay;  // smarthost: everything goes there instead of to MX hosts
   // Seconds to wait before each retry after a soft bounce: 10 retries over about a day.
   std::vector<int> retry_schedule{60, 300, 900, 1800, 3600, 7200, 10800, 14400, 21600, 28800};
-  int max_in_flight = 200;  // deliveries in progress at once
-  int max_per_site = 20;    // per group of domains sharing MX hosts
+  int max_in_flight = 200;       // deliveries in progress at once
+  int max_per_site = 20;         // per group of domains sharing MX hosts
   int site_rate_per_minute = 0;  // deliveries started per site per minute (0: no limit)
   // Per-account delivery limits (the seed's "Sending Limits"; 0: none). Beyond the hourly limit mail waits for
   // the next hour; beyond the daily limit it is held with a `suspension` event until the next day. Counted in
@@ -58,7 +58,7 @@ struct DeliverySettings {
   int daily_limit = 0;
   std::vector<std::string> require_tls_domains;  // recipient domains that must get STARTTLS
   bool verify_peer = false;                      // verify MX certificates (off: opportunistic TLS, as RFC 7435)
-  int worker_threads = 2;
+  int worker_threads = 8;                        // reading, signing and recording; each recording waits for its commit
   int client_io_threads = 1;
   std::chrono::seconds connect_timeout{30};
   std::chrono::seconds command_timeout{300};
@@ -138,6 +138,14 @@ class DeliveryEngine {
   Stats stats_;
   std::thread scheduler_thread_;
   std::vector<std::thread> workers_;
+
+  // Resolved routes by recipient domain, kept a minute (successful lookups only).
+  struct CachedRoute {
+    std::chrono::steady_clock::time_point resolved;
+    std::shared_ptr<const Route> route;
+  };
+  std::mutex route_mutex_;
+  std::map<std::string, CachedRoute> route_cache_;
 
   struct CachedIdentities {
     std::chrono::steady_clock::time_point loaded;

@@ -14,6 +14,7 @@
 #include "mime/raw_headers.h"
 #include "mime/send_request.h"
 #include "mime/text.h"
+#include "store/accounts_store.h"
 
 namespace postroom::sending {
 namespace {
@@ -354,9 +355,13 @@ Accepted SendingService::store_and_enqueue(
         enqueued.push_back(m.id);
       }
     }
+    // The usage counter moves in the same transaction: one commit per accepted message.
+    if (const auto account = store::AccountStore(tx).find(sender.account_id)) {
+      const auto cycle = accounts::AccountsService::billing_cycle(account->created_at, now);
+      store::UsageStore(tx).increment(sender.account_id, accounts::usage_metric::sending_sent, cycle.first,
+                                      static_cast<std::int64_t>(recipients.size()));
+    }
   });
-  accounts_.record_usage(sender.account_id, accounts::usage_metric::sending_sent,
-                         static_cast<std::int64_t>(recipients.size()));
   if (on_enqueued_ && !enqueued.empty()) on_enqueued_(enqueued);
   Accepted accepted;
   for (const Copy& copy : copies)

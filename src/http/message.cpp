@@ -45,16 +45,23 @@ bool split_target(std::string_view target, std::string& path, std::string& query
   return path.find('\0') == std::string::npos;
 }
 
-std::vector<std::string> Request::query_values(std::string_view key) const {
-  std::vector<std::string> out;
+std::vector<std::pair<std::string, std::string>> Request::query_pairs() const {
+  std::vector<std::pair<std::string, std::string>> out;
   std::string_view rest = query;
   while (!rest.empty()) {
     const auto amp = rest.find('&');
     const std::string_view pair = rest.substr(0, amp);
     rest = amp == std::string_view::npos ? std::string_view() : rest.substr(amp + 1);
     const auto eq = pair.find('=');
-    const std::string name = percent_decode(pair.substr(0, eq), true);
-    const std::string value = eq == std::string_view::npos ? std::string() : percent_decode(pair.substr(eq + 1), true);
+    out.emplace_back(percent_decode(pair.substr(0, eq), true),
+                     eq == std::string_view::npos ? std::string() : percent_decode(pair.substr(eq + 1), true));
+  }
+  return out;
+}
+
+std::vector<std::string> Request::query_values(std::string_view key) const {
+  std::vector<std::string> out;
+  for (const auto& [name, value] : query_pairs()) {
     bool matches = name == key;
     if (!matches && name.size() > key.size() + 1 && name.compare(0, key.size(), key) == 0 && name[key.size()] == '[' &&
         name.back() == ']') {

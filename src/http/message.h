@@ -27,6 +27,8 @@ struct Request {
   std::shared_ptr<const RouteMatch> match;
 
   std::optional<std::string_view> header(std::string_view lower_case_name) const;
+  // Every name=value pair of the query, percent-decoded ('+' as space), in order.
+  std::vector<std::pair<std::string, std::string>> query_pairs() const;
   // Values of a query parameter in any of the encodings SDKs use: key=, key[]=, key[0]=, and key=a,b.
   std::vector<std::string> query_values(std::string_view key) const;
   std::optional<std::string> query_value(std::string_view key) const;

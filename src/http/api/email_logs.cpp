@@ -23,14 +23,7 @@ struct RawFilter {
 };
 std::map<std::string, RawFilter> parse_filters(const Request& request) {
   std::map<std::string, RawFilter> out;
-  std::string_view rest = request.query;
-  while (!rest.empty()) {
-    const auto amp = rest.find('&');
-    const std::string_view pair = rest.substr(0, amp);
-    rest = amp == std::string_view::npos ? std::string_view() : rest.substr(amp + 1);
-    const auto eq = pair.find('=');
-    const std::string name = percent_decode(pair.substr(0, eq), true);
-    const std::string value = eq == std::string_view::npos ? std::string() : percent_decode(pair.substr(eq + 1), true);
+  for (const auto& [name, value] : request.query_pairs()) {
     if (!name.starts_with("filters[")) continue;
     const auto close = name.find(']');
     if (close == std::string::npos) throw BadRequest("malformed filter parameter '" + name + "'");

@@ -10,6 +10,7 @@
 #include "core/errors.h"
 #include "domains/records.h"
 #include "domains/verification.h"
+#include "mime/send_request.h"
 #include "mime/text.h"
 #include "store/domains_store.h"
 
@@ -50,24 +51,12 @@ std::pair<DkimKey, dkim::SigningKey> new_key(const std::string& selector, dkim::
   return {std::move(key), std::move(generated)};
 }
 
-std::string lowercase(std::string text) {
-  std::transform(text.begin(), text.end(), text.begin(), [](unsigned char c) { return std::tolower(c); });
-  return text;
-}
-
-bool valid_email(const std::string& email) {
-  const auto at = email.find('@');
-  if (at == std::string::npos || at == 0 || at + 1 >= email.size() || email.size() > 254) return false;
-  if (email.find('@', at + 1) != std::string::npos) return false;
-  for (unsigned char c : email)
-    if (c <= ' ' || c == 0x7f || c == '<' || c == '>' || c == ',' || c == ';' || c == '"') return false;
-  return email.find('.', at) != std::string::npos;
-}
+using mime::text::ascii_lower;
 
 bool valid_url(const std::string& url) {
   const auto scheme_end = url.find("://");
   if (scheme_end == std::string::npos) return false;
-  const std::string scheme = lowercase(url.substr(0, scheme_end));
+  const std::string scheme = ascii_lower(url.substr(0, scheme_end));
   if (scheme != "http" && scheme != "https") return false;
   const std::string rest = url.substr(scheme_end + 3);
   const std::string host = rest.substr(0, rest.find_first_of("/?#:"));
@@ -92,7 +81,7 @@ std::string normalize_domain_name(const std::string& input) {
   std::string name = input;
   name.erase(0, name.find_first_not_of(" \t"));
   name.erase(name.find_last_not_of(" \t") + 1);
-  name = lowercase(name);
+  name = ascii_lower(name);
   if (name.ends_with('.')) name.pop_back();
   if (name.empty()) refuse("Domain name can't be blank");
   if (name.starts_with("www.")) refuse("Domain name must not start with www. (add " + name.substr(4) + " instead)");
@@ -254,12 +243,13 @@ CreatedDomain DomainsService::create(std::int64_t account_id, const std::string&
 }
 
 SendingDomain DomainsService::update(std::int64_t account_id, std::int64_t id, const SettingsInput& input) {
-  if (input.alert_recipient_email && *input.alert_recipient_email && !valid_email(**input.alert_recipient_email))
+  if (input.alert_recipient_email && *input.alert_recipient_email &&
+      !mime::is_valid_email(**input.alert_recipient_email))
     throw ValidationError("alert_recipient_email", "is invalid");
   if (input.auto_bcc_emails) {
     if (input.auto_bcc_emails->size() > 10) throw ValidationError("auto_bcc_emails", "is too long (maximum is 10)");
     for (const auto& email : *input.auto_bcc_emails)
-      if (!valid_email(email)) throw ValidationError("auto_bcc_emails", email + " is invalid");
+      if (!mime::is_valid_email(email)) throw ValidationError("auto_bcc_emails", email + " is invalid");
   }
   auto header_ok = [](const std::string& text, bool name) {
     for (unsigned char c : text) {
@@ -270,7 +260,7 @@ SendingDomain DomainsService::update(std::int64_t account_id, std::int64_t id, c
   };
   if (input.auto_bcc_header_name &&
       (!header_ok(*input.auto_bcc_header_name, true) ||
-       (!input.auto_bcc_header_name->empty() && !lowercase(*input.auto_bcc_header_name).starts_with("x-"))))
+       (!input.auto_bcc_header_name->empty() && !ascii_lower(*input.auto_bcc_header_name).starts_with("x-"))))
     throw ValidationError("auto_bcc_header_name", "must be an X- header name");
   if (input.auto_bcc_header_value && !header_ok(*input.auto_bcc_header_value, false))
     throw ValidationError("auto_bcc_header_value", "must not contain control characters");
@@ -423,7 +413,7 @@ SendingDomain DomainsService::rotate_dkim(std::int64_t account_id, std::int64_t 
 }
 
 void DomainsService::send_setup_instructions(std::int64_t account_id, std::int64_t id, const std::string& email) {
-  if (!valid_email(email)) throw ValidationError("email", "is invalid");
+  if (!mime::is_valid_email(email)) throw ValidationError("email", "is invalid");
   const SendingDomain domain = load(account_id, id);
   std::string text = "Hello,\n\nPlease publish these DNS records for " + domain.domain_name +
                      " so that it can send email through Postroom:\n\n";
@@ -516,11 +506,7 @@ CompanyInfo DomainsService::save_company_info(std::int64_t account_id, std::int6
 
 std::optional<SendingDomain> DomainsService::find_live(std::int64_t account_id, const std::string& domain_name) {
   if (!settings_.demo_domain.empty() && domain_name == settings_.demo_domain) ensure_demo(account_id);
-  return db_.read([&](Tx& tx) -> std::optional<SendingDomain> {
-    auto domain = DomainsStore(tx).find_by_name(account_id, lowercase(domain_name));
-    if (!domain) return std::nullopt;
-    return with_records(tx, std::move(*domain));
-  });
+  return db_.read([&](Tx& tx) { return DomainsStore(tx).find_by_name(account_id, ascii_lower(domain_name)); });
 }
 
 std::vector<SigningIdentity> DomainsService::signing_identities(std::int64_t account_id,
@@ -528,7 +514,7 @@ std::vector<SigningIdentity> DomainsService::signing_identities(std::int64_t acc
   return db_.read([&](Tx& tx) {
     std::vector<SigningIdentity> out;
     DomainsStore store(tx);
-    const auto domain = store.find_by_name(account_id, lowercase(domain_name));
+    const auto domain = store.find_by_name(account_id, ascii_lower(domain_name));
     if (!domain || (!domain->demo && domain->compliance_status != compliance::compliant)) return out;
     for (const DkimKey& key : store.keys(domain->id)) {
       if (key.state != kActive) continue;

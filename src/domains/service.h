@@ -96,7 +96,8 @@ class DomainsService {
   CompanyInfo save_company_info(std::int64_t account_id, std::int64_t domain_id, const CompanyInfoInput& input,
                                 bool create);
 
-  // The live domain of that name (lowercase), with its records; nullopt when none.
+  // The live domain of that name (any case) as stored: settings and verification state, without the derived
+  // dns_records (the sending path needs neither them nor the query for keys); nullopt when none.
   std::optional<SendingDomain> find_live(std::int64_t account_id, const std::string& domain_name);
   // Keys a live, verified (or demo) domain signs with; empty when the domain cannot send.
   std::vector<SigningIdentity> signing_identities(std::int64_t account_id, const std::string& domain_name);

@@ -10,6 +10,7 @@
 #include "core/compression.h"
 #include "core/crypto.h"
 #include "dkim/dkim.h"
+#include "mime/text.h"
 #include "sending/service.h"
 #include "smtp/client.h"
 #include "store/sending_store.h"
@@ -19,26 +20,14 @@ namespace {
 
 namespace json = boost::json;
 namespace client = smtp::client;
+using mime::text::ascii_lower;
+using mime::text::is_ascii;
 using store::SendingStore;
 using store::Tx;
 
 constexpr auto kIdentityCacheLifetime = std::chrono::seconds(30);
 constexpr auto kRouteCacheLifetime = std::chrono::seconds(60);
 constexpr std::size_t kMaxBodyBytes = 64 * 1024 * 1024;
-
-std::string lower(std::string text) {
-  std::transform(text.begin(), text.end(), text.begin(), [](unsigned char c) { return std::tolower(c); });
-  return text;
-}
-
-std::string domain_part(const std::string& email) {
-  const auto at = email.rfind('@');
-  return at == std::string::npos ? std::string() : lower(email.substr(at + 1));
-}
-
-bool is_ascii(std::string_view text) {
-  return std::all_of(text.begin(), text.end(), [](unsigned char c) { return c < 0x80; });
-}
 
 client::TlsMode tls_mode(const std::string& name) {
   if (name == "none") return client::TlsMode::none;
@@ -86,7 +75,7 @@ Relay parse_relay_url(const std::string& url) {
 }
 
 std::string mailbox_provider(std::string_view mx_host) {
-  const std::string host = lower(std::string(mx_host));
+  const std::string host = ascii_lower(std::string(mx_host));
   static const std::vector<std::pair<std::string, std::string>> providers = {
       {"gmail-smtp-in.l.google.com", "Google"},
       {"google.com", "Google Workspace"},
@@ -314,7 +303,7 @@ std::optional<DeliveryEngine::Route> DeliveryEngine::route_for(const std::string
       permanent = true;
       return std::nullopt;
     }
-    for (const auto& record : mx.mx) hosts.push_back(lower(record.host));
+    for (const auto& record : mx.mx) hosts.push_back(ascii_lower(record.host));
   } else if (mx.status == dns::Status::nodata) {
     hosts.push_back(recipient_domain);  // RFC 5321 §5.1: the implicit MX
   } else if (mx.status == dns::Status::nxdomain) {
@@ -442,7 +431,7 @@ void DeliveryEngine::begin_attempt(std::int64_t id) {
   }
   std::string error;
   bool permanent = false;
-  const std::string recipient_domain = domain_part(m.to);
+  const std::string recipient_domain = domain_of(m.to);
   std::optional<Route> route;
   {
     std::lock_guard lock(route_mutex_);

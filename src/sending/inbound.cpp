@@ -7,6 +7,7 @@
 #include "core/errors.h"
 #include "mime/dsn.h"
 #include "mime/raw_headers.h"
+#include "mime/text.h"
 
 namespace postroom::sending {
 namespace {
@@ -24,25 +25,19 @@ bool is_uuid(std::string_view text) {
   return true;
 }
 
-std::string lower(std::string_view text) {
-  std::string out(text);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
 // The first VERP return path of ours quoted anywhere in a report (ARF reports carry the original message).
 std::optional<std::string> verp_id_in(std::string_view raw) {
   static const std::regex verp(R"(b-([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})@)");
   std::match_results<std::string_view::const_iterator> match;
   const std::string_view window = raw.substr(0, std::min<std::size_t>(raw.size(), 1 << 20));
   if (!std::regex_search(window.begin(), window.end(), match, verp)) return std::nullopt;
-  return lower(match[1].str());
+  return mime::text::ascii_lower(match[1].str());
 }
 
 }  // namespace
 
 InboundAddress classify_inbound_address(std::string_view local_part) {
-  const std::string local = lower(local_part);
+  const std::string local = mime::text::ascii_lower(local_part);
   if (local.starts_with("b-") && is_uuid(std::string_view(local).substr(2)))
     return {InboundAddress::Kind::bounce, local.substr(2)};
   if (local.starts_with("unsubscribe+") && is_uuid(std::string_view(local).substr(12)))
@@ -126,7 +121,8 @@ void InboundMail::complaint(std::string_view raw) {
   static const std::regex type(R"(Feedback-Type:\s*([A-Za-z-]+))", std::regex::icase);
   std::match_results<std::string_view::const_iterator> match;
   const std::string_view window = raw.substr(0, std::min<std::size_t>(raw.size(), 1 << 20));
-  if (std::regex_search(window.begin(), window.end(), match, type)) feedback_type = lower(match[1].str());
+  if (std::regex_search(window.begin(), window.end(), match, type))
+    feedback_type = mime::text::ascii_lower(match[1].str());
   try {
     sending_.record_complaint(*id, feedback_type);
   } catch (const NotFound&) {

@@ -37,7 +37,8 @@ from postroom_harness import Installation, free_port  # noqa: E402
 
 DNSMASQ = shutil.which("dnsmasq") or "/usr/sbin/dnsmasq"
 SMTP_SINK = "/usr/sbin/smtp-sink"
-SWAKS = shutil.which("swaks")
+# scripts/install-deps.sh --test installs swaks; a missing one is a broken setup, not a reason to skip.
+SWAKS = shutil.which("swaks") or "swaks"
 SYSTEM_PYTHON = "/usr/bin/python3"  # Debian's python3: dkimpy and dnspython
 ZONE = "lt.test"  # every test domain lives under it; dnsmasq answers NXDOMAIN for the rest of it
 HOSTNAME = "mta.postroom.test"
@@ -1306,7 +1307,6 @@ class LiveSending(LiveTestCase):
         self.assertEqual(parsed["List-Unsubscribe-Post"], "List-Unsubscribe=One-Click")
         self.assertIn(f"/unsubscribe/{message_id}>", parsed["List-Unsubscribe"])
 
-    @unittest.skipUnless(SWAKS, "swaks is not installed")
     def test_swaks_submission(self):
         tag = self.tag()
         rcpt = f"swaks-{tag}@sink.{ZONE}"

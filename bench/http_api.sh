@@ -45,7 +45,8 @@ account=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["account_id
 token=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["api_token"])' "$bootstrap")
 
 port=$(free_port)
-"$bin" serve --data-dir "$tmp/data" --http "127.0.0.1:$port" --rate-limit-requests 2000000000 --log-level warn \
+"$bin" serve --data-dir "$tmp/data" --http "127.0.0.1:$port" --sandbox-pop3 "" --rate-limit-requests 2000000000 \
+  --log-level warn \
   ${POSTROOM_ARGS:-} >"$tmp/postroom.log" 2>&1 &
 pids+=($!)
 server_pid=$!

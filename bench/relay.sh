@@ -198,7 +198,7 @@ if [ "$only" != postfix ]; then
   http_port=$(free_port)
   "$bin" serve --data-dir "$tmp/postroom" --http "127.0.0.1:$http_port" --dns-server "127.0.0.1:$dns_port" \
     --sandbox-smtp "127.0.0.1:$(free_port)" --smtp "127.0.0.1:$(free_port)" --smtp-bulk "127.0.0.1:$(free_port)" \
-    --rate-limit-requests 2000000000 --log-level warn ${POSTROOM_ARGS:-} >"$tmp/postroom.log" 2>&1 &
+    --sandbox-pop3 "127.0.0.1:$(free_port)" --rate-limit-requests 2000000000 --log-level warn ${POSTROOM_ARGS:-} >"$tmp/postroom.log" 2>&1 &
   pids+=($!)
   server_pid=$!
   wait_port 127.0.0.1 "$http_port" "$server_pid"

@@ -73,7 +73,8 @@ inbox=$(json_field "$bootstrap" inbox_id)
 project=$(json_field "$bootstrap" project_id)
 http_port=$(free_port); smtp_port=$(free_port)
 "$bin" serve --data-dir "$tmp/postroom" --http "127.0.0.1:$http_port" --sandbox-smtp "127.0.0.1:$smtp_port" \
-  --smtp "127.0.0.1:$(free_port)" --smtp-bulk "127.0.0.1:$(free_port)" --sandbox-rate 0 \
+  --smtp "127.0.0.1:$(free_port)" --smtp-bulk "127.0.0.1:$(free_port)" --sandbox-pop3 "127.0.0.1:$(free_port)" \
+  --sandbox-rate 0 \
   --sandbox-max-messages $((messages + fill)) --rate-limit-requests 2000000000 --log-level warn \
   ${POSTROOM_ARGS:-} >"$tmp/postroom.log" 2>&1 &
 pids+=($!)

@@ -153,13 +153,17 @@ for db in "${dbs[@]}"; do
   token=$(json_field "$bootstrap" api_token)
   account=$(json_field "$bootstrap" account_id)
   http_port=$(free_port)
-  "$bin" serve --data-dir "$data" "${database_args[@]}" --http "127.0.0.1:$http_port" \
-    --sandbox-smtp "127.0.0.1:$(free_port)" --smtp "127.0.0.1:$(free_port)" --smtp-bulk "127.0.0.1:$(free_port)" \
+  # Every listener on a free port, so that another Postroom on the machine (tests, benchmarks) never collides.
+  listeners=(--sandbox-smtp "127.0.0.1:$(free_port)" --smtp "127.0.0.1:$(free_port)" --smtp-bulk "127.0.0.1:$(free_port)")
+  if "$bin" serve --help | grep -q -- '--sandbox-pop3 '; then  # older binaries have no POP3 listener
+    listeners+=(--sandbox-pop3 "127.0.0.1:$(free_port)")
+  fi
+  "$bin" serve --data-dir "$data" "${database_args[@]}" --http "127.0.0.1:$http_port" "${listeners[@]}" \
     --relay "smtp://127.0.0.1:$sink_port" --relay-tls none --rate-limit-requests 2000000000 --log-level warn \
     ${POSTROOM_ARGS:-} >"$tmp/postroom-$db.log" 2>&1 &
   pids+=($!)
   server_pid=$!
-  wait_port "$http_port" "$server_pid"
+  wait_port "$http_port" "$server_pid" || { tail -20 "$tmp/postroom-$db.log" >&2; exit 1; }
   url="http://127.0.0.1:$http_port/api/send"
   sink_base=$(sink_count)
   # One send first: creates the demo domain (and its DKIM keys) and proves the path works.

@@ -3,7 +3,7 @@
 # Idempotent: packages already present are skipped, so re-running costs a few seconds.
 #   scripts/install-deps.sh            build + run dependencies
 #   scripts/install-deps.sh --test     also the test peers (PostgreSQL server, Node SDK, sanitizer runtime,
-#                                      Postfix as a receiving MTA)
+#                                      Postfix as a receiving MTA, SpamAssassin's spamd and spamc)
 #   scripts/install-deps.sh --bench    also the benchmark peers (wrk, nginx, Postfix and its smtp-source/smtp-sink,
 #                                      OpenDKIM, dnsmasq, MailDev from bench/package.json)
 set -euo pipefail
@@ -22,11 +22,13 @@ done
 packages=(build-essential cmake ninja-build pkg-config ccache
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
   libssl-dev libsqlite3-dev libpq-dev libspdlog-dev libfmt-dev libcli11-dev
-  libgmime-3.0-dev libxml2-dev libzstd-dev
+  libgmime-3.0-dev libxml2-dev libzstd-dev libmodest-dev libc-ares-dev
   nodejs npm)
 if [ $want_test = 1 ]; then
   packages+=(libgtest-dev libgmock-dev postgresql-15 clang-14 libclang-rt-14-dev libfuzzer-14-dev python3 python3-yaml swaks libnet-ssleay-perl libdigest-hmac-perl curl
-    dnsmasq-base python3-dkim python3-dnspython postfix)
+    dnsmasq-base python3-dkim python3-dnspython postfix
+    spamassassin spamc spamd
+    chromium fonts-liberation)  # the web UI's Playwright tests drive Debian's Chromium
 fi
 if [ $want_bench = 1 ]; then
   # opendkim and dnsmasq-base: bench/relay.sh (a private OpenDKIM milter for its Postfix peer; DNS for Postroom).
@@ -53,6 +55,22 @@ if [ ${#missing[@]} -gt 0 ]; then
     echo "postfix postfix/main_mailer_type select No configuration" | $sudo_cmd debconf-set-selections
   fi
   DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+# Build dependency: caniemail (npm, MIT), the HTML Check's support data, pinned in tools/caniemail and compiled
+# into src/htmlcheck. --ignore-scripts: only its data file is used.
+if [ ! -f tools/caniemail/node_modules/.package-lock.json ] ||
+   [ tools/caniemail/package-lock.json -nt tools/caniemail/node_modules/.package-lock.json ]; then
+  (cd tools/caniemail && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error)
+fi
+
+# Build dependency: the web UI's tools (Vite, TypeScript, Preact), pinned in web/package-lock.json; CMake runs
+# `npm run build` in web/ and embeds the output (src/web).
+if [ ! -f web/node_modules/.package-lock.json ] || [ web/package-lock.json -nt web/node_modules/.package-lock.json ]; then
+  # `npm install`, not `npm ci`: the lock file cannot list Rollup's native packages for other platforms when the
+  # registry in use does not serve them, and `npm ci` refuses such a lock; `npm install` installs exactly the
+  # locked versions and leaves the lock file unchanged.
+  (cd web && npm install --no-audit --no-fund --loglevel=error)
 fi
 
 if [ $want_test = 1 ]; then

@@ -181,8 +181,14 @@ std::optional<int> AccountsService::level_in_account(const Principal& principal,
 
 std::optional<AccountsService::Authorization> AccountsService::authorize(
     const std::string& raw_token, const std::function<std::optional<ResourceRef>(const Principal&)>& resource_for) {
+  return authorize_with([&](Tx& tx) { return authenticate_in(tx, raw_token); }, resource_for);
+}
+
+std::optional<AccountsService::Authorization> AccountsService::authorize_with(
+    const std::function<std::optional<Principal>(Tx&)>& authenticate,
+    const std::function<std::optional<ResourceRef>(const Principal&)>& resource_for) {
   return db_.read([&](Tx& tx) -> std::optional<Authorization> {
-    auto principal = authenticate_in(tx, raw_token);
+    auto principal = authenticate(tx);
     if (!principal) return std::nullopt;
     const auto resource = resource_for(*principal);
     const int level = resource ? level_in(tx, *principal, *resource) : 0;

@@ -135,6 +135,10 @@ class AccountsService {
   // the resource to check once the principal is known (token-scoped paths mean the token's own account).
   std::optional<Authorization> authorize(
       const std::string& raw_token, const std::function<std::optional<ResourceRef>(const Principal&)>& resource_for);
+  // The same with another way to authenticate (a web UI session), run inside the same read snapshot.
+  std::optional<Authorization> authorize_with(
+      const std::function<std::optional<Principal>(store::Tx&)>& authenticate,
+      const std::function<std::optional<ResourceRef>(const Principal&)>& resource_for);
 
   std::vector<AccountSummary> list_accounts(const Principal& principal);
 
@@ -157,6 +161,27 @@ class AccountsService {
                                      const std::vector<Grant>& grants) {
     return insert_token(tx, account_id, name, "System", grants, std::nullopt, true);
   }
+
+  // Users (a Postroom extension: the web UI's and `postroom admin create-user`'s). Creates the user when the
+  // e-mail is new (with `password`, or a generated one returned in `generated_password`), then gives it
+  // `access_level` ("admin" or "viewer") on the account, replacing an account access it had.
+  struct UserRequest {
+    std::string email;
+    std::string name;
+    std::optional<std::string> password;
+    std::string access_level = "admin";
+  };
+  struct UserGrantResult {
+    User user;
+    int access_level = 0;
+    bool created = false;
+    std::optional<std::string> generated_password;
+  };
+  UserGrantResult add_user(std::int64_t account_id, const UserRequest& request);
+  // Renames an account (Postroom extension).
+  Account rename_account(std::int64_t account_id, const std::string& name);
+  // The first account of the installation (the bootstrap account when it still exists); 0 when none.
+  std::int64_t default_account_id();
 
   BillingUsage billing_usage(std::int64_t account_id);
   void record_usage(std::int64_t account_id, const std::string& metric, std::int64_t amount);

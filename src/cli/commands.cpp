@@ -6,11 +6,15 @@
 #include <boost/json.hpp>
 #include <condition_variable>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <mutex>
+#include <sstream>
 #include <thread>
 
 #include "accounts/service.h"
+#include "accounts/sessions.h"
+#include "core/errors.h"
 #include "core/log.h"
 #include "core/metrics.h"
 #include "core/rate_limiter.h"
@@ -20,8 +24,12 @@
 #include "http/api/routes.h"
 #include "http/pipeline.h"
 #include "http/server.h"
+#include "pop3/server.h"
+#include "sandbox/analysis.h"
+#include "sandbox/forwarding.h"
 #include "sandbox/inboxes.h"
 #include "sandbox/messages.h"
+#include "sandbox/pop3_mailbox.h"
 #include "sandbox/smtp_capture.h"
 #include "sandbox/system_mailbox.h"
 #include "sending/delivery.h"
@@ -52,12 +60,20 @@ void print_block(std::ostream& out, const accounts::BootstrapResult& r, const Co
       << "  Organization ID    " << r.organization_id << "\n"
       << "  Account ID         " << r.account_id << "\n"
       << "  Admin API token    " << r.api_token << "   (shown only now; store it)\n";
-  if (r.admin_password) out << "  Admin user         " << r.admin_email << " / " << *r.admin_password << "\n";
+  if (r.admin_password)
+    out << "  Admin user         " << r.admin_email << " / " << *r.admin_password << "   (shown only now)\n";
+  out << "  Web UI             " << config.effective_public_url() << "/   (sign in as the admin user " << r.admin_email
+      << (r.admin_password ? " with the password above" : "") << ")\n";
   if (r.inbox_id) {
     out << "  Sandbox            \"My Sandbox\" (project " << r.project_id.value_or(0) << ", inbox " << *r.inbox_id
         << ")\n"
         << "  Sandbox SMTP       host " << smtp.host << "  port " << smtp.port << "  username "
         << r.smtp_username.value_or("") << "  password " << r.smtp_password.value_or("") << "\n";
+    if (!config.sandbox.pop3.empty()) {
+      const HostPort pop3 = parse_host_port_list(config.sandbox.pop3).at(0);
+      out << "  Sandbox POP3       host " << pop3.host << "  port " << pop3.port
+          << " (STLS)  the same username and password\n";
+    }
   }
   if (!config.smtp.empty()) {
     const HostPort sending = parse_host_port_list(config.smtp).at(0);
@@ -105,6 +121,20 @@ sending::DeliverySettings delivery_settings(const Config& config) {
   return settings;
 }
 
+// The DNS blocklists of sandbox blacklist reports: --blocklists FILE, or the built-in list.
+std::vector<spamcheck::Blocklist> blocklists(const Config& config) {
+  if (config.sandbox.blocklists.empty()) return spamcheck::default_blocklists();
+  std::ifstream file(config.sandbox.blocklists, std::ios::binary);
+  std::ostringstream contents;
+  contents << file.rdbuf();
+  if (!file || file.bad()) throw std::runtime_error("cannot read the blocklists file " + config.sandbox.blocklists);
+  try {
+    return spamcheck::parse_blocklists(contents.str());
+  } catch (const std::invalid_argument& error) {
+    throw std::invalid_argument(config.sandbox.blocklists + ": " + error.what());
+  }
+}
+
 sending::SubmissionSettings submission_settings(const Config& config) {
   return {.max_connections_per_account = config.sending.max_connections_per_account,
           .max_messages_per_connection = config.sending.max_messages_per_connection,
@@ -112,11 +142,11 @@ sending::SubmissionSettings submission_settings(const Config& config) {
           .allow_plaintext_auth = config.sending.allow_plaintext_auth};
 }
 
-// Hourly housekeeping: purges expired API tokens and sandbox messages past their maximum age.
+// Hourly housekeeping: purges expired API tokens, web UI sessions and sandbox messages past their maximum age.
 class Janitor {
  public:
-  Janitor(accounts::AccountsService& accounts, sandbox::MessagesService& messages)
-      : thread_([this, &accounts, &messages] {
+  Janitor(accounts::AccountsService& accounts, accounts::SessionsService& sessions, sandbox::MessagesService& messages)
+      : thread_([this, &accounts, &sessions, &messages] {
           std::unique_lock lock(mutex_);
           while (!stop_) {
             lock.unlock();
@@ -124,6 +154,11 @@ class Janitor {
               if (int removed = accounts.purge_expired_tokens()) spdlog::info("purged {} expired API tokens", removed);
             } catch (const std::exception& e) {
               spdlog::warn("expired token purge failed: {}", e.what());
+            }
+            try {
+              if (int removed = sessions.purge_expired()) spdlog::info("purged {} expired web UI sessions", removed);
+            } catch (const std::exception& e) {
+              spdlog::warn("expired session purge failed: {}", e.what());
             }
             try {
               if (int removed = messages.expire_old_messages())
@@ -177,6 +212,51 @@ int run_admin_bootstrap(const Config& config, bool json) {
   return 0;
 }
 
+int run_admin_create_user(const Config& config, const CreateUserOptions& options, bool json) {
+  configure_logging(config.log_level == "info" ? "warn" : config.log_level);
+  auto db = open_store(config);
+  const SystemClock clock;
+  accounts::AccountsService accounts(*db, clock, config.plans);
+  if (!accounts.is_bootstrapped()) {
+    std::cerr << "postroom: the store is empty; run `postroom serve` or `postroom admin bootstrap` first\n";
+    return 1;
+  }
+  const std::int64_t account_id = options.account_id ? options.account_id : accounts.default_account_id();
+  accounts::AccountsService::UserRequest request{options.email, options.name, options.password, options.level};
+  accounts::AccountsService::UserGrantResult result;
+  try {
+    result = accounts.add_user(account_id, request);
+  } catch (const NotFound&) {
+    std::cerr << "postroom: no account " << account_id << "\n";
+    return 1;
+  } catch (const Forbidden&) {
+    std::cerr << "postroom: the user owns the organization; its access cannot be changed\n";
+    return 1;
+  } catch (const ValidationError& e) {
+    for (const auto& [field, messages] : e.errors)
+      for (const auto& message : messages) std::cerr << "postroom: " << field << " " << message << "\n";
+    return 1;
+  }
+  const std::string level = result.access_level >= accounts::level::admin ? "admin" : "viewer";
+  if (json) {
+    boost::json::object out{{"id", result.user.id},
+                            {"email", result.user.email},
+                            {"name", result.user.name},
+                            {"account_id", account_id},
+                            {"access_level", level},
+                            {"created", result.created},
+                            {"password", optional_json(result.generated_password)}};
+    std::cout << boost::json::serialize(out) << std::endl;
+  } else {
+    std::cout << (result.created ? "Created user " : "Updated user ") << result.user.email << " (id " << result.user.id
+              << "): " << level << " of account " << account_id << "\n";
+    if (result.generated_password)
+      std::cout << "  Password           " << *result.generated_password << "   (shown only now)\n";
+    std::cout << "  Sign in at         " << config.effective_public_url() << "/" << std::endl;
+  }
+  return 0;
+}
+
 int run_serve(const Config& config) {
   configure_logging(config.log_level);
   // Block the stop signals in every thread; the main thread waits for them with sigwait.
@@ -191,6 +271,7 @@ int run_serve(const Config& config) {
   db->set_observer([&metrics](bool is_write, double seconds) { metrics.observe_storage(is_write, seconds); });
   SystemClock clock;
   accounts::AccountsService accounts(*db, clock, config.plans);
+  accounts::SessionsService sessions(*db, clock);
   spdlog::info("storage: {} (schema version {})", db->describe(), store::schema_version(*db));
   if (!accounts.is_bootstrapped()) print_block(std::cout, accounts.bootstrap(config.admin_email), config, true);
 
@@ -231,9 +312,23 @@ int run_serve(const Config& config) {
                                    std::make_shared<dns::Resolver>(resolver_options), classifier);
   sending_service.on_enqueued([&delivery](const std::vector<std::int64_t>& ids) { delivery.enqueue(ids); });
   services.sending = &sending_service;
+  sandbox::ForwardingSettings forwarding_settings;
+  forwarding_settings.forward_domain = config.sandbox.forward_domain;
+  forwarding_settings.public_url = config.effective_public_url();
+  sandbox::ForwardingService forwarding(*db, clock, config.plans, forwarding_settings, messages, sandbox_events,
+                                        std::make_shared<dns::Resolver>(resolver_options));
+  forwarding.on_enqueued([&delivery](const std::vector<std::int64_t>& ids) { delivery.enqueue(ids); });
+  services.forwarding = &forwarding;
+  sandbox::AnalysisSettings analysis_settings;
+  analysis_settings.spamd.address = config.sandbox.spamd;
+  analysis_settings.lists = blocklists(config);
+  sandbox::MessageAnalysis analysis(*db, clock, messages, analysis_settings,
+                                    std::make_shared<dns::Resolver>(resolver_options));
+  services.analysis = &analysis;
+  services.sessions = &sessions;
   http::api::add_all_routes(router, services);
   RateLimiter rate_limiter(config.rate_limit_requests, config.rate_limit_window_seconds);
-  http::Pipeline pipeline(router, *db, accounts, rate_limiter, metrics);
+  http::Pipeline pipeline(router, *db, accounts, rate_limiter, metrics, &sessions);
 
   http::ServerOptions options;
   options.listen = parse_host_port_list(config.http);
@@ -272,6 +367,19 @@ int run_serve(const Config& config) {
                         "sandbox-tls");
   smtp::Server smtp_server(smtp_options);
   for (const HostPort& bound : smtp_server.start()) spdlog::info("sandbox SMTP listening on {}", bound.to_string());
+  // POP3 opens a sandbox with its SMTP credentials; like sandbox SMTP AUTH, login is allowed before STLS.
+  sandbox::Pop3Mailbox pop3_mailbox(*db, inboxes, messages, clock, db->dialect() == store::Dialect::sqlite);
+  pop3::ServerOptions pop3_options;
+  pop3_options.backend = &pop3_mailbox;
+  pop3_options.max_connections = config.sandbox.smtp_max_connections;
+  pop3_options.max_connections_per_ip = config.sandbox.smtp_max_connections_per_ip;
+  pop3_options.tls = {config.tls_cert, config.tls_key, config.data_dir};
+  pop3::add_listeners(pop3_options, config.sandbox.pop3, pop3::ListenerMode::stls, "sandbox");
+  pop3::add_listeners(pop3_options, config.sandbox.pop3s, pop3::ListenerMode::implicit_tls, "sandbox-tls");
+  pop3::Server pop3_server(pop3_options);
+  if (!pop3_options.listeners.empty()) {
+    for (const HostPort& bound : pop3_server.start()) spdlog::info("sandbox POP3 listening on {}", bound.to_string());
+  }
   sending::SmtpSubmission submission(accounts, sending_service, sending::Stream::transactional,
                                      submission_settings(config));
   sending::SmtpSubmission bulk_submission(accounts, sending_service, sending::Stream::bulk,
@@ -301,9 +409,10 @@ int run_serve(const Config& config) {
     spdlog::info("sending SMTP listening on {}", bound.to_string());
   // HTTP last: once /readyz answers, every listener is bound (a port in use has stopped the start by now).
   for (const HostPort& bound : server.start()) spdlog::info("listening on {}", bound.to_string());
-  Janitor janitor(accounts, messages);
+  Janitor janitor(accounts, sessions, messages);
   domains_service.start();
   delivery.start();
+  forwarding.start();
   std::cout << "Postroom is running: API/UI at " << config.effective_public_url() << " (Ctrl-C to stop)" << std::endl;
 
   int received = 0;
@@ -312,11 +421,18 @@ int run_serve(const Config& config) {
                config.shutdown_timeout_seconds);
   sandbox_events.close();  // wakes long-polling waiters so their requests finish
   smtp_server.shutdown(std::chrono::seconds(config.shutdown_timeout_seconds));
+  pop3_server.shutdown(std::chrono::seconds(config.shutdown_timeout_seconds));
   submission_server.shutdown(std::chrono::seconds(config.shutdown_timeout_seconds));
+  forwarding.stop();
   delivery.stop();
   domains_service.stop();
   server.shutdown(std::chrono::seconds(config.shutdown_timeout_seconds));
   server.wait();
+  // Commit callbacks (deferred HTTP answers, SMTP replies, delivery scheduling) run on the storage's writer thread
+  // and reference the services above. Two empty writes in a row: the second starts only after every callback of
+  // the first's group has run, so none is left to outlive the services destroyed on return.
+  db->write([](store::Tx&) {});
+  db->write([](store::Tx&) {});
   spdlog::info("stopped");
   return 0;
 }

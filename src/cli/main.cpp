@@ -23,6 +23,8 @@ int main(int argc, char** argv) {
         return 0;
       case postroom::cli::Command::admin_bootstrap:
         return postroom::cli::run_admin_bootstrap(command_line.config, command_line.json);
+      case postroom::cli::Command::admin_create_user:
+        return postroom::cli::run_admin_create_user(command_line.config, command_line.create_user, command_line.json);
       case postroom::cli::Command::serve:
         return postroom::cli::run_serve(command_line.config);
     }

@@ -177,9 +177,28 @@ void add_serve_options(CLI::App& app, Config& config) {
   app.add_option("--sandbox-smtp-host", sandbox.smtp_host,
                  "SMTP host name shown in sandbox settings (default: the --sandbox-smtp host)")
       ->envname("POSTROOM_SANDBOX_SMTP_HOST");
+  app.add_option("--sandbox-pop3", sandbox.pop3,
+                 "Email Sandbox POP3 listeners (STLS offered), HOST:PORT[,HOST:PORT…]; empty: no POP3")
+      ->envname("POSTROOM_SANDBOX_POP3")
+      ->check(host_port)
+      ->capture_default_str();
+  app.add_option("--sandbox-pop3s", sandbox.pop3s,
+                 "Email Sandbox implicit-TLS POP3 listeners (port 995 style), HOST:PORT[,HOST:PORT…]")
+      ->envname("POSTROOM_SANDBOX_POP3S")
+      ->check(host_port);
   app.add_option("--sandbox-email-domain", sandbox.email_domain, "Domain of each sandbox's own email address")
       ->envname("POSTROOM_SANDBOX_EMAIL_DOMAIN")
       ->capture_default_str();
+  app.add_option("--forward-domain", sandbox.forward_domain,
+                 "Domain of the From address of mail forwarded out of sandboxes (point its SPF at this server)")
+      ->envname("POSTROOM_FORWARD_DOMAIN")
+      ->capture_default_str();
+  app.add_option("--spamd", sandbox.spamd,
+                 "SpamAssassin spamd for sandbox spam reports: HOST:PORT or unix:PATH (empty: no spam reports)")
+      ->envname("POSTROOM_SPAMD");
+  app.add_option("--blocklists", sandbox.blocklists,
+                 "File listing the DNS blocklists of sandbox blacklist reports (empty: the built-in list)")
+      ->envname("POSTROOM_BLOCKLISTS");
   app.add_option("--sandbox-max-messages", sandbox.max_messages,
                  "Messages kept per sandbox; the oldest are deleted first")
       ->envname("POSTROOM_SANDBOX_MAX_MESSAGES")
@@ -380,6 +399,29 @@ ParseOutcome parse_command_line(const std::vector<std::string>& args) {
       ->envname("POSTROOM_CONFIG");
   bootstrap->allow_config_extras(true);
 
+  CLI::App* create_user = admin->add_subcommand(
+      "create-user",
+      "Create a user who signs in to the web UI, or give an existing one access to an account (prints the generated "
+      "password when none is given)");
+  add_storage_options(*create_user, result.config);
+  std::string create_user_password;
+  create_user->add_option("--email", result.create_user.email, "The user's e-mail (the sign-in name)")->required();
+  create_user->add_option("--name", result.create_user.name, "Display name (default: the e-mail's local part)");
+  CLI::Option* password_option = create_user->add_option(
+      "--password", create_user_password, "Password, at least 8 characters (default: a generated one, printed)");
+  create_user
+      ->add_option("--account", result.create_user.account_id,
+                   "Account to give the user access to (default: the first account)")
+      ->check(CLI::PositiveNumber);
+  create_user->add_option("--level", result.create_user.level, "Access level in the account")
+      ->check(CLI::IsMember({"admin", "viewer"}))
+      ->capture_default_str();
+  create_user->add_flag("--json", result.json, "Print one JSON object instead of a readable line");
+  std::string create_user_config;
+  create_user->add_option("--config", create_user_config, "Config file with `option = value` lines")
+      ->envname("POSTROOM_CONFIG");
+  create_user->allow_config_extras(true);
+
   app.add_subcommand("version", "Print the version");
 
   std::vector<std::string> reversed(args.rbegin(), args.rend());
@@ -388,12 +430,13 @@ ParseOutcome parse_command_line(const std::vector<std::string>& args) {
   try {
     app.parse(reversed);
     if (serve->parsed() && !serve_config.empty()) apply_config_file(*serve, serve_config);
-    if (bootstrap->parsed() && !admin_config.empty()) {
-      // Only the storage options matter to bootstrap; the file may hold serve options too.
-      for (const auto& [key, value] : read_config_file(admin_config)) {
+    // Only the storage options matter to the admin commands; the file may hold serve options too.
+    auto apply_storage_config = [](CLI::App& command, const std::string& path) {
+      for (const auto& [key, value] : read_config_file(path)) {
+        if (key == "email" || key == "name" || key == "password" || key == "account" || key == "level") continue;
         CLI::Option* option = nullptr;
         try {
-          option = bootstrap->get_option("--" + key);
+          option = command.get_option("--" + key);
         } catch (const CLI::OptionNotFound&) {
           continue;
         }
@@ -401,7 +444,10 @@ ParseOutcome parse_command_line(const std::vector<std::string>& args) {
         option->add_result(value);
         option->run_callback();
       }
-    }
+    };
+    if (bootstrap->parsed() && !admin_config.empty()) apply_storage_config(*bootstrap, admin_config);
+    if (create_user->parsed() && !create_user_config.empty()) apply_storage_config(*create_user, create_user_config);
+    if (password_option->count() > 0) result.create_user.password = create_user_password;
     (void)parse_host_port_list(result.config.http);
   } catch (const CLI::ParseError& e) {
     const int code = app.exit(e, out, err);
@@ -413,6 +459,8 @@ ParseOutcome parse_command_line(const std::vector<std::string>& args) {
     result.command = Command::serve;
   else if (bootstrap->parsed())
     result.command = Command::admin_bootstrap;
+  else if (create_user->parsed())
+    result.command = Command::admin_create_user;
   else
     result.command = Command::version;
   return {result, 0, {}};

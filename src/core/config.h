@@ -28,10 +28,15 @@ struct PlanLimits {
 
 // Email Sandbox behaviour and limits (docs/configuration.md lists them with their defaults).
 struct SandboxSettings {
-  std::string sandboxes_smtp_tls;  // implicit-TLS (port 465 style) sandbox listeners, HOST:PORT[,…]; empty: none
-  std::string smtp_host;           // host name shown in inbox objects; empty: the first --sandbox-smtp host
-  std::string email_domain = "inbox.postroom.test";  // domain of each sandbox's own email address
-  std::int64_t max_messages = 1000;                  // stored per sandbox; the oldest go first (FIFO)
+  std::string sandboxes_smtp_tls;       // implicit-TLS (port 465 style) sandbox listeners, HOST:PORT[,…]; empty: none
+  std::string smtp_host;                // host name shown in inbox objects; empty: the first --sandbox-smtp host
+  std::string pop3 = "127.0.0.1:1100";  // POP3 listeners (STLS offered), HOST:PORT[,…]; empty: none
+  std::string pop3s;                    // implicit-TLS POP3 listeners (port 995 style), HOST:PORT[,…]; empty: none
+  std::string email_domain = "inbox.postroom.test";      // domain of each sandbox's own email address
+  std::string forward_domain = "forward.postroom.test";  // From domain of mail forwarded out of sandboxes
+  std::string spamd;                 // SpamAssassin spamd for spam reports: HOST:PORT or unix:PATH; empty: none
+  std::string blocklists;            // DNS blocklists file for blacklist reports; empty: the built-in list
+  std::int64_t max_messages = 1000;  // stored per sandbox; the oldest go first (FIFO)
   std::int64_t max_message_size = 10 * 1024 * 1024;  // bytes; larger: 552 5.3.4
   std::int64_t rate_per_10_seconds = 150;            // messages per sandbox per 10 s; 0: unlimited
   std::int64_t max_age_days = 0;                     // delete messages older than this; 0: keep

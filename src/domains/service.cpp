@@ -324,7 +324,7 @@ void DomainsService::check_and_save(std::vector<SendingDomain>& domains) {
     for (auto& domain : domains) {
       // The compliance decision may have changed while DNS was asked (an owner suspending the domain): start
       // from what is stored now, not from the copy read before the check.
-      const auto current = store.find(domain.account_id, domain.id);
+      const auto current = store.find_for_update(domain.account_id, domain.id);
       if (!current) continue;
       domain.compliance_approved = current->compliance_approved;
       domain.compliance_status = current->compliance_status;
@@ -395,16 +395,11 @@ SendingDomain DomainsService::rotate_dkim(std::int64_t account_id, std::int64_t 
   replacement.private_sealed = secrets_.seal(generated.second.private_der(), seal_context(id, replacement.selector));
   db_.write([&](Tx& tx) {
     DomainsStore store(tx);
-    // Two rotations at once (a double click) must not both switch: the keys must still be the ones checked.
-    const auto now_keys = store.keys(id);
-    const auto state_of = [&](std::int64_t key_id) {
-      const auto it = std::find_if(now_keys.begin(), now_keys.end(), [&](const DkimKey& k) { return k.id == key_id; });
-      return it == now_keys.end() ? std::string() : it->state;
-    };
-    if (state_of(active->id) != kActive || state_of(standby->id) != kStandby)
+    // Two rotations at once (a double click) must not both switch: each move succeeds only from the state
+    // checked above, so the second rotation finds the keys moved and rolls back.
+    if (!store.change_key_state(standby->id, std::string(kStandby), std::string(kActive)) ||
+        !store.change_key_state(active->id, std::string(kActive), std::string(kRetired)))
       throw ValidationError("base", "The DKIM keys changed meanwhile (another rotation); reload and try again");
-    store.set_key_state(standby->id, std::string(kActive));
-    store.set_key_state(active->id, std::string(kRetired));
     store.add_key(replacement);
   });
   spdlog::info("DKIM key rotated: account={} domain={} now signing with {}", account_id, domain.domain_name,

@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace postroom::email_templates {
 
@@ -36,6 +37,12 @@ struct RenderedTemplate {
   std::string subject;
   std::optional<std::string> html;
   std::optional<std::string> text;
+};
+
+// A draft rendered for the editor's preview, with the variables it reads.
+struct TemplatePreview {
+  RenderedTemplate rendered;
+  std::vector<std::string> variables;
 };
 
 }  // namespace postroom::email_templates

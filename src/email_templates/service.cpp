@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <set>
+#include <tuple>
 
 #include "core/crypto.h"
 #include "core/errors.h"
@@ -13,7 +14,6 @@ namespace {
 
 // Compiled templates kept at most; beyond this the cache starts over (templates recompile on demand).
 constexpr std::size_t kMaxCachedTemplates = 20'000;
-
 
 // The number of characters (code points) of UTF-8 text, as the API counts lengths.
 std::size_t characters(const std::string& text) {
@@ -140,6 +140,8 @@ std::shared_ptr<const TemplatesService::Compiled> TemplatesService::compiled(con
     entry->subject = templates::Template::compile(source.subject);
     entry->html = templates::Template::compile(source.body_html);
     entry->text = templates::Template::compile(source.body_text);
+    entry->calls_partials =
+        calls_partials(source.subject) || calls_partials(source.body_html) || calls_partials(source.body_text);
   } catch (const templates::SyntaxError& error) {
     // Saved templates always compile; a row edited behind the API's back still fails cleanly.
     throw ValidationError("template_uuid", std::string("the template does not compile: ") + error.what());
@@ -154,15 +156,20 @@ RenderedTemplate TemplatesService::render_for_send(std::int64_t account_id, cons
                                                    const boost::json::value& variables) {
   const auto source = db_.read([&](store::Tx& tx) { return store::TemplatesStore(tx).find_by_uuid(account_id, uuid); });
   if (!source) throw NotFound();
-  const auto main = compiled(*source);
+  RenderedTemplate out = render(account_id, *compiled(*source), source->id, !source->body_html.empty(),
+                                !source->body_text.empty(), variables);
+  out.template_id = source->id;
+  out.uuid = source->uuid;
+  return out;
+}
 
+RenderedTemplate TemplatesService::render(std::int64_t account_id, const Compiled& main, std::int64_t self_id,
+                                          bool has_html, bool has_text, const boost::json::value& variables) {
   // Partials are the account's other templates, by name; loaded only when the template calls one.
   std::vector<std::shared_ptr<const Compiled>> partials;
-  const bool uses_partials =
-      calls_partials(source->subject) || calls_partials(source->body_html) || calls_partials(source->body_text);
-  if (uses_partials) {
+  if (main.calls_partials) {
     for (const EmailTemplate& other : list(account_id)) {
-      if (other.id != source->id) partials.push_back(compiled(other));
+      if (other.id != self_id) partials.push_back(compiled(other));
     }
   }
   auto lookup = [&partials](templates::TemplatePtr Compiled::*part) {
@@ -181,22 +188,59 @@ RenderedTemplate TemplatesService::render_for_send(std::int64_t account_id, cons
   const boost::json::value& data = variables.is_null() ? empty_object : variables;
 
   RenderedTemplate out;
-  out.template_id = source->id;
-  out.uuid = source->uuid;
   try {
     options.partials = lookup(&Compiled::subject);
-    out.subject = main->subject->render(data, options);
-    if (!source->body_html.empty()) {
+    out.subject = main.subject->render(data, options);
+    if (has_html) {
       options.partials = lookup(&Compiled::html);
-      out.html = main->html->render(data, options);
+      out.html = main.html->render(data, options);
     }
-    if (!source->body_text.empty()) {
+    if (has_text) {
       options.partials = lookup(&Compiled::text);
-      out.text = main->text->render(data, options);
+      out.text = main.text->render(data, options);
     }
   } catch (const templates::RenderError& error) {
     throw ValidationError("template_variables", error.what());
   }
+  return out;
+}
+
+TemplatePreview TemplatesService::preview(std::int64_t account_id, const TemplateInput& draft,
+                                          const boost::json::value& variables) {
+  Compiled main;
+  std::map<std::string, std::vector<std::string>> errors;
+  const std::string empty;
+  for (const auto& [field, value, part] :
+       {std::tuple{"subject", &draft.subject, &main.subject}, std::tuple{"body_html", &draft.body_html, &main.html},
+        std::tuple{"body_text", &draft.body_text, &main.text}}) {
+    const std::string& source = *value ? **value : empty;
+    if (characters(source) > kMaxBodyLength)
+      errors[field].push_back(fmt::format("is too long (maximum is {} characters)", kMaxBodyLength));
+    try {
+      *part = templates::Template::compile(source);
+    } catch (const templates::SyntaxError& error) {
+      errors[field].push_back(fmt::format("has a Handlebars syntax error at line {}, column {}: {}", error.line,
+                                          error.column, error.reason));
+    }
+    main.calls_partials = main.calls_partials || calls_partials(source);
+  }
+  if (!errors.empty()) throw ValidationError(std::move(errors));
+  main.name = draft.name.value_or("");
+  const bool has_html = draft.body_html && !draft.body_html->empty();
+  const bool has_text = draft.body_text && !draft.body_text->empty();
+  // The draft may be an edit of a saved template: that one is the draft now, not a partial of itself. Only a
+  // draft that calls partials reads the account's templates (render() reads them then anyway).
+  std::int64_t self_id = 0;
+  if (draft.name && main.calls_partials) {
+    for (const EmailTemplate& saved : list(account_id))
+      if (saved.name == *draft.name) self_id = saved.id;
+  }
+  TemplatePreview out;
+  out.rendered = render(account_id, main, self_id, has_html, has_text, variables);
+  std::set<std::string> all;
+  for (const auto* part : {&main.subject, &main.html, &main.text})
+    for (auto& name : (*part)->variables()) all.insert(std::move(name));
+  out.variables.assign(all.begin(), all.end());
   return out;
 }
 

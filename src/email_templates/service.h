@@ -45,6 +45,11 @@ class TemplatesService {
   RenderedTemplate render_for_send(std::int64_t account_id, const std::string& uuid,
                                    const boost::json::value& variables);
 
+  // Renders a draft (not saved; edits in the UI) exactly as a send would: the account's templates are its
+  // partials. ValidationError: a syntax error (field, line, column) or a render failure. `variables` lists
+  // what the draft reads.
+  TemplatePreview preview(std::int64_t account_id, const TemplateInput& draft, const boost::json::value& variables);
+
   // Every variable the template's subject and bodies read ("Test Data"), sorted.
   std::vector<std::string> variables(std::int64_t account_id, std::int64_t id);
   // The variables() that `test_data` does not provide, i.e. what would render empty.
@@ -56,9 +61,12 @@ class TemplatesService {
     std::int64_t version = 0;
     std::string name;
     templates::TemplatePtr subject, html, text;
+    bool calls_partials = false;
   };
   std::shared_ptr<const Compiled> compiled(const EmailTemplate& source);
   void validate(const TemplateInput& input, bool creating);
+  RenderedTemplate render(std::int64_t account_id, const Compiled& main, std::int64_t self_id, bool has_html,
+                          bool has_text, const boost::json::value& variables);
 
   store::Database& db_;
   const Clock& clock_;

@@ -1,5 +1,9 @@
 #include "http/json.h"
 
+#include <cmath>
+
+#include <fmt/format.h>
+
 #include "core/clock.h"
 #include "core/errors.h"
 
@@ -10,6 +14,56 @@ Response json_response(int status, const json::value& body) {
   response.status = status;
   response.content_type = kJsonContentType;
   response.body = json::serialize(body);
+  return response;
+}
+
+namespace {
+
+void write_decimal(std::string& out, const json::value& value) {
+  switch (value.kind()) {
+    case json::kind::double_:
+      if (std::isfinite(value.get_double())) {
+        out += fmt::format("{}", value.get_double());
+      } else {
+        out += "null";
+      }
+      return;
+    case json::kind::array: {
+      out += '[';
+      bool first = true;
+      for (const json::value& item : value.get_array()) {
+        if (!first) out += ',';
+        first = false;
+        write_decimal(out, item);
+      }
+      out += ']';
+      return;
+    }
+    case json::kind::object: {
+      out += '{';
+      bool first = true;
+      for (const auto& field : value.get_object()) {
+        if (!first) out += ',';
+        first = false;
+        out += json::serialize(json::string(field.key()));
+        out += ':';
+        write_decimal(out, field.value());
+      }
+      out += '}';
+      return;
+    }
+    default:
+      out += json::serialize(value);
+  }
+}
+
+}  // namespace
+
+Response json_response_decimal(int status, const json::value& body) {
+  Response response;
+  response.status = status;
+  response.content_type = kJsonContentType;
+  write_decimal(response.body, body);
   return response;
 }
 

@@ -15,6 +15,9 @@ namespace json = boost::json;
 constexpr const char* kJsonContentType = "application/json; charset=utf-8";
 
 Response json_response(int status, const json::value& body);
+// The same with floating-point numbers written the short decimal way ("46.91", "100") rather than Boost.JSON
+// 1.81's exponent form ("4.691E1", "1E2"), for bodies made of percentages and scores.
+Response json_response_decimal(int status, const json::value& body);
 Response no_content();
 
 // The account API's error bodies (WIRE-COMPATIBILITY §2.4).

@@ -2,9 +2,77 @@
 
 namespace postroom::http {
 
+void DeferredResponse::settle(Response response, std::exception_ptr error) {
+  Next next;
+  {
+    std::lock_guard lock(mutex_);
+    if (settled_) return;  // settled already: the first outcome stands
+    settled_ = true;
+    if (!next_) {
+      response_ = std::move(response);
+      error_ = std::move(error);
+      return;
+    }
+    next = std::move(next_);
+  }
+  next(std::move(response), std::move(error));
+}
+
+void DeferredResponse::then(Next next) {
+  {
+    std::lock_guard lock(mutex_);
+    if (!settled_) {
+      next_ = std::move(next);
+      return;
+    }
+  }
+  next(std::move(response_), std::move(error_));
+}
+
+Response deferred_response(std::shared_ptr<DeferredResponse> deferred) {
+  Response response;
+  response.deferred = std::move(deferred);
+  return response;
+}
+
+Response then_finish(Response response, std::function<Response(Response)> finish) {
+  if (!response.deferred) return finish(std::move(response));
+  auto outer = std::make_shared<DeferredResponse>();
+  response.deferred->then([outer, finish = std::move(finish)](Response arrived, std::exception_ptr error) {
+    if (error) return outer->fail(std::move(error));
+    try {
+      outer->complete(finish(std::move(arrived)));
+    } catch (...) {
+      outer->fail(std::current_exception());
+    }
+  });
+  return deferred_response(std::move(outer));
+}
+
 std::optional<std::string_view> Request::header(std::string_view lower_case_name) const {
   for (const auto& [name, value] : headers) {
     if (name == lower_case_name) return std::string_view(value);
+  }
+  return std::nullopt;
+}
+
+std::optional<std::string> Request::cookie(std::string_view wanted) const {
+  for (const auto& [name, value] : headers) {
+    if (name != "cookie") continue;
+    std::string_view rest = value;
+    while (!rest.empty()) {
+      const auto semicolon = rest.find(';');
+      std::string_view pair = rest.substr(0, semicolon);
+      rest = semicolon == std::string_view::npos ? std::string_view() : rest.substr(semicolon + 1);
+      while (!pair.empty() && pair.front() == ' ') pair.remove_prefix(1);
+      while (!pair.empty() && pair.back() == ' ') pair.remove_suffix(1);
+      const auto equals = pair.find('=');
+      if (equals == std::string_view::npos || pair.substr(0, equals) != wanted) continue;
+      std::string_view cookie_value = pair.substr(equals + 1);
+      if (cookie_value.size() >= 2 && cookie_value.front() == '"' && cookie_value.back() == '"')
+        cookie_value = cookie_value.substr(1, cookie_value.size() - 2);
+      return std::string(cookie_value);
+    }
   }
   return std::nullopt;
 }

@@ -26,6 +26,17 @@ std::string extract_token(const Request& request) {
   return {};
 }
 
+std::optional<std::string> session_credential(const Request& request) {
+  if (request.header("authorization") || request.header("api-token")) return std::nullopt;
+  auto cookie = request.cookie(kSessionCookie);
+  if (!cookie || cookie->empty()) return std::nullopt;
+  return cookie;
+}
+
+static bool is_safe_method(std::string_view method) {
+  return method == "GET" || method == "HEAD" || method == "OPTIONS";
+}
+
 // Request text in a log line: bounded, with control characters escaped so input cannot forge log lines.
 static std::string loggable(std::string_view text) {
   std::string out;
@@ -99,8 +110,9 @@ Response Pipeline::dispatch(const Request& request, const Route*& route) {
   }
   route = match->route;
   if (!route) return not_found();
-  if (!route->writes) {
-    // A read-only request runs in one read snapshot: authentication, access check and handler agree.
+  if (!route->writes && route->rule.scope != Scope::public_route) {
+    // A read-only request runs in one read snapshot: authentication, access check and handler agree. Public
+    // routes (static UI files, health) have nothing to agree on and open one only if they read.
     return database_.read([&](store::Tx&) { return authorize_and_run(request, *route, match->params); });
   }
   return authorize_and_run(request, *route, match->params);
@@ -116,24 +128,37 @@ Response Pipeline::authorize_and_run(const Request& request, const Route& route,
   // Authentication and the access check share one read of the store.
   const AccessRule& rule = route.rule;
   std::int64_t account_id = 0, organization_id = 0;
-  auto authorization = accounts_.authorize(
-      extract_token(request), [&](const accounts::Principal& principal) -> std::optional<accounts::ResourceRef> {
-        if (rule.scope == Scope::account) {
-          // Account-scoped paths name the account; token-scoped aliases mean the token's own account.
-          account_id = params.count("account_id") ? parse_id(params.at("account_id")) : principal.account_id;
-          // Resource-scoped rules first need some access in the account; the resource is checked below.
-          if (!rule.resource_param.empty()) return accounts::ResourceRef{accounts::ResourceType::account, account_id};
-          return accounts::ResourceRef{rule.resource, account_id};
-        }
-        if (rule.scope == Scope::organization) {
-          organization_id = parse_id(params.at("organization_id"));
-          return accounts::ResourceRef{accounts::ResourceType::organization, organization_id};
-        }
-        return std::nullopt;
-      });
+  const std::optional<std::string> session = sessions_ ? session_credential(request) : std::nullopt;
+  auto resource_for = [&](const accounts::Principal& principal) -> std::optional<accounts::ResourceRef> {
+    if (rule.scope == Scope::account) {
+      // Account-scoped paths name the account; token-scoped aliases mean the token's own account.
+      account_id = params.count("account_id") ? parse_id(params.at("account_id")) : principal.account_id;
+      // Resource-scoped rules first need some access in the account; the resource is checked below.
+      if (!rule.resource_param.empty()) return accounts::ResourceRef{accounts::ResourceType::account, account_id};
+      return accounts::ResourceRef{rule.resource, account_id};
+    }
+    if (rule.scope == Scope::organization) {
+      organization_id = parse_id(params.at("organization_id"));
+      return accounts::ResourceRef{accounts::ResourceType::organization, organization_id};
+    }
+    return std::nullopt;
+  };
+  // Either way authentication and the access check share one read snapshot.
+  auto authorization = session
+                           ? accounts_.authorize_with(
+                                 [&](store::Tx& tx) { return sessions_->authenticate_in(tx, *session); }, resource_for)
+                           : accounts_.authorize(extract_token(request), resource_for);
   if (!authorization) return unauthorized();
+  // A browser sends the cookie with any request to us, also one a foreign page triggers: writes must prove they
+  // come from our own page, which alone can read the CSRF token.
+  if (session && !is_safe_method(request.method)) {
+    const auto presented = request.header("x-csrf-token");
+    if (!presented || !accounts::SessionsService::csrf_matches(*session, *presented))
+      return json_response(403, {{"error", "Missing or invalid CSRF token"}});
+  }
 
-  const auto decision = rate_limiter_.check("token:" + std::to_string(authorization->principal.id), now_ms());
+  const std::string limit_key = (session ? "user:" : "token:") + std::to_string(authorization->principal.id);
+  const auto decision = rate_limiter_.check(limit_key, now_ms());
   if (!decision.allowed) {
     Response response = rate_limited();
     response.headers.emplace_back("X-Ratelimit-Limit", std::to_string(decision.limit));
@@ -155,18 +180,23 @@ Response Pipeline::authorize_and_run(const Request& request, const Route& route,
   }
   Context context{request,    params,          std::move(authorization->principal),
                   account_id, organization_id, authorization->level};
-  Response response = route.handler(context);
-  response.headers.emplace_back("X-Ratelimit-Limit", std::to_string(decision.limit));
-  response.headers.emplace_back("X-Ratelimit-Remaining", std::to_string(decision.remaining));
-  return response;
+  return then_finish(route.handler(context), [decision](Response response) {
+    response.headers.emplace_back("X-Ratelimit-Limit", std::to_string(decision.limit));
+    response.headers.emplace_back("X-Ratelimit-Remaining", std::to_string(decision.remaining));
+    return response;
+  });
 }
 
 bool Pipeline::classify(Request& request) const {
   auto match = std::make_shared<RouteMatch>();
   match->route = router_.match(request.method, request.path, match->params);
-  const bool read_only = match->route == nullptr || !match->route->writes;
+  // A handler that answers later still does its work before answering: with a large body (a message with
+  // attachments) that work would hold up every other connection of the I/O thread, so it goes to the workers.
+  constexpr std::size_t kInlineBodyLimit = 64 * 1024;
+  const bool never_waits = match->route == nullptr || !match->route->writes ||
+                           (match->route->answers_later && request.body.size() <= kInlineBodyLimit);
   request.match = std::move(match);
-  return read_only;
+  return never_waits;
 }
 
 bool Pipeline::long_running(const Request& request) const {
@@ -176,37 +206,75 @@ bool Pipeline::long_running(const Request& request) const {
   return route && route->blocks;
 }
 
+Response Pipeline::error_response(std::exception_ptr error, const std::string& request_id) const {
+  try {
+    std::rethrow_exception(std::move(error));
+  } catch (const NotFound&) {
+    return not_found();
+  } catch (const Forbidden&) {
+    return forbidden();
+  } catch (const ValidationError& e) {
+    return unprocessable(e.errors);
+  } catch (const BadRequest& e) {
+    return bad_request(e.what());
+  } catch (const std::exception& e) {
+    spdlog::error("request_id={} unhandled error: {}", request_id, e.what());
+  } catch (...) {
+    spdlog::error("request_id={} unhandled error of an unknown type", request_id);
+  }
+  return internal_error();
+}
+
+Response Pipeline::finish(Response response, const Route* route, std::chrono::steady_clock::time_point started,
+                          std::string_view method, std::string_view path, std::string_view request_id,
+                          std::string_view remote) const {
+  if (route && route->sending_errors && response.status >= 400) response = in_sending_shape(std::move(response));
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  const std::string_view route_name = route ? std::string_view(route->pattern) : std::string_view("unmatched");
+  // Unmatched requests may carry any method token: fold them so clients cannot mint metric series.
+  static constexpr std::string_view known[] = {"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"};
+  const bool known_method = std::find(std::begin(known), std::end(known), method) != std::end(known);
+  metrics_.observe_request(route_name, known_method ? method : "OTHER", response.status, seconds);
+  if (spdlog::should_log(spdlog::level::info))
+    spdlog::info("request id={} method={} path=\"{}\" route=\"{}\" status={} duration_ms={:.3f} remote={}", request_id,
+                 loggable(method), loggable(path), route_name, response.status, seconds * 1000, remote);
+  return response;
+}
+
+// Answers to the browser's session carry the signed-in user's data: no cache may keep them.
+static void mark_private(Response& response) {
+  if (response.stream) return;  // event streams are sent with their own Cache-Control
+  for (const auto& [name, value] : response.headers)
+    if (name == "Cache-Control") return;
+  response.headers.emplace_back("Cache-Control", "no-store");
+}
+
 Response Pipeline::handle(const Request& request) {
   const auto started = std::chrono::steady_clock::now();
   const Route* route = nullptr;
   Response response;
   try {
     response = dispatch(request, route);
-  } catch (const NotFound&) {
-    response = not_found();
-  } catch (const Forbidden&) {
-    response = forbidden();
-  } catch (const ValidationError& e) {
-    response = unprocessable(e.errors);
-  } catch (const BadRequest& e) {
-    response = bad_request(e.what());
-  } catch (const std::exception& e) {
-    spdlog::error("request_id={} unhandled error: {}", request.request_id, e.what());
-    response = internal_error();
+  } catch (...) {
+    response = error_response(std::current_exception(), request.request_id);
   }
-  if (route && route->sending_errors && response.status >= 400) response = in_sending_shape(std::move(response));
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-  const std::string_view route_name = route ? std::string_view(route->pattern) : std::string_view("unmatched");
-  // Unmatched requests may carry any method token: fold them so clients cannot mint metric series.
-  static constexpr std::string_view known[] = {"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"};
-  const bool known_method = std::find(std::begin(known), std::end(known), request.method) != std::end(known);
-  metrics_.observe_request(route_name, known_method ? std::string_view(request.method) : "OTHER", response.status,
-                           seconds);
-  if (spdlog::should_log(spdlog::level::info))
-    spdlog::info("request id={} method={} path=\"{}\" route=\"{}\" status={} duration_ms={:.3f} remote={}",
-                 request.request_id, loggable(request.method), loggable(request.path), route_name, response.status,
-                 seconds * 1000, request.remote_address);
-  return response;
+  const bool by_session =
+      sessions_ && route && route->rule.scope != Scope::public_route && session_credential(request).has_value();
+  if (!response.deferred) {
+    if (by_session) mark_private(response);
+    return finish(std::move(response), route, started, request.method, request.path, request.request_id,
+                  request.remote_address);
+  }
+  // The request may be gone when the response arrives: the last steps keep copies of what they need.
+  auto settled = std::make_shared<DeferredResponse>();
+  response.deferred->then([this, settled, route, started, method = request.method, path = request.path,
+                           request_id = request.request_id, remote = request.remote_address,
+                           by_session](Response arrived, std::exception_ptr error) {
+    if (error) arrived = error_response(std::move(error), request_id);
+    if (by_session) mark_private(arrived);
+    settled->complete(finish(std::move(arrived), route, started, method, path, request_id, remote));
+  });
+  return deferred_response(std::move(settled));
 }
 
 }  // namespace postroom::http

@@ -38,7 +38,8 @@ void Router::add(const std::string& method, const std::string& pattern, AccessRu
               std::move(handler),
               options.writes || options.blocks || (method != "GET" && method != "HEAD"),
               options.sending_errors,
-              options.blocks};
+              options.blocks,
+              options.answers_later};
   for (std::string_view segment : split_path(pattern)) route.segments.emplace_back(segment);
   routes_.push_back(std::move(route));
 }

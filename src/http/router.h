@@ -82,6 +82,9 @@ struct RouteOptions {
   bool sending_errors = false;
   // A GET that writes (creates something on first use) runs like a write: outside the read snapshot.
   bool writes = false;
+  // The handler never waits for a commit: it answers with a deferred response (message.h) settled from the
+  // commit callback. With an embedded database such a route runs on an I/O thread like a read.
+  bool answers_later = false;
 };
 
 struct Route {
@@ -94,7 +97,8 @@ struct Route {
   // database they can run on an I/O thread; a GET that writes must be registered with writes = true.
   bool writes = true;
   bool sending_errors = false;
-  bool blocks = false;  // may wait a long time (long polling): runs on the server's long-running pool
+  bool blocks = false;         // may wait a long time (long polling): runs on the server's long-running pool
+  bool answers_later = false;  // never waits for its commit (RouteOptions::answers_later)
 };
 
 struct RouteMatch {

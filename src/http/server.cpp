@@ -78,6 +78,13 @@ struct Server::Impl {
   std::string id_prefix = crypto::random_hex(8);
   std::atomic<std::uint64_t> next_id{0};
   std::latch stopped{1};  // counted down once shutdown has completed
+  // Deferred responses settle on other threads, possibly after the server has stopped: they post to a
+  // connection's io_context only while this is open.
+  struct Posting {
+    std::mutex mutex;
+    bool open = true;
+  };
+  std::shared_ptr<Posting> posting = std::make_shared<Posting>();
 
   Impl(ServerOptions o, Handler h)
       : options(std::move(o)),
@@ -94,7 +101,7 @@ struct Server::Impl {
         413, "Request body is larger than the limit of " + std::to_string(options.max_body_bytes) + " bytes");
   }
 
-  Response error_response(int status, const std::string& message) {
+  static Response error_response(int status, const std::string& message) {
     Response response;
     response.status = status;
     response.content_type = "application/json; charset=utf-8";
@@ -180,6 +187,43 @@ struct Server::Impl {
     control->close_now = previous_close;
   }
 
+  // Waits, without holding any thread, for a deferred response; it is settled on another thread (a commit
+  // callback) and posted here, to the connection's own thread. The connection stays busy meanwhile, so shutdown
+  // lets it finish.
+  awaitable<Response> arrival(std::shared_ptr<DeferredResponse> deferred, asio::any_io_executor executor) {
+    struct Arrival {
+      asio::steady_timer timer;
+      std::optional<Response> response;
+    };
+    auto waiting = std::make_shared<Arrival>(Arrival{asio::steady_timer(executor), {}});
+    // Runs on the settling thread, maybe after the server is gone: it uses nothing of `this`.
+    deferred->then(
+        [posting = posting, executor, weak = std::weak_ptr(waiting)](Response response, std::exception_ptr error) {
+          if (error) {  // the pipeline settles with responses; this is a handler outside it
+            try {
+              std::rethrow_exception(error);
+            } catch (const std::exception& e) {
+              spdlog::error("deferred response failed: {}", e.what());
+            } catch (...) {
+            }
+            response = error_response(500, "Unexpected error");
+          }
+          std::lock_guard lock(posting->mutex);
+          if (!posting->open) return;  // the server has stopped: nobody waits any more
+          asio::post(executor, [weak, response = std::move(response)]() mutable {
+            if (auto w = weak.lock()) {
+              w->response = std::move(response);
+              w->timer.cancel();
+            }
+          });
+        });
+    while (!waiting->response) {
+      waiting->timer.expires_after(std::chrono::hours(1));
+      co_await waiting->timer.async_wait(as_tuple);
+    }
+    co_return std::move(*waiting->response);
+  }
+
   // After an early error reply (413, 400) the client may still be sending. Closing at once would make the kernel
   // reset the connection and the client could lose the reply, so stop sending and drain input for a while.
   template <class Stream>
@@ -250,6 +294,7 @@ struct Server::Impl {
       request.method = std::string(message.method_string());
       request.target = std::string(message.target());
       request.remote_address = remote;
+      request.secure = !std::is_same_v<Stream, beast::tcp_stream>;
       request.request_id = request_id;
       for (const auto& field : message)
         request.headers.emplace_back(lower(field.name_string()), std::string(field.value()));
@@ -274,6 +319,7 @@ struct Server::Impl {
           spdlog::error("request_id={} handler failed: {}", request.request_id, e.what());
           response = error_response(500, "Unexpected error");
         }
+        if (response.deferred) response = co_await arrival(std::move(response.deferred), control->executor);
       }
       if (response.stream) {
         co_await write_stream(stream, std::move(response), request.request_id, message.version(), control);
@@ -431,6 +477,10 @@ void Server::shutdown(std::chrono::seconds grace) {
   for (auto& context : impl.contexts) context->stop();
   for (auto& thread : impl.threads) thread.join();
   impl.threads.clear();
+  {
+    std::lock_guard lock(impl.posting->mutex);
+    impl.posting->open = false;
+  }
   impl.workers.join();
   impl.long_running.join();
   impl.stopped.count_down();

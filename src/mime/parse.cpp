@@ -2,6 +2,7 @@
 // a GObjectPtr so early returns cannot leak, and nothing here throws past the public functions.
 #include <gmime/gmime.h>
 
+#include <cstdint>
 #include <cstring>
 #include <exception>
 #include <memory>
@@ -34,6 +35,31 @@ void ensure_gmime_initialized() {
 }
 
 std::string safe(const char* text) { return text ? std::string(text) : std::string(); }
+
+// 7-bit text without NUL bytes (which g_utf8_validate refuses): valid UTF-8 as it is. Eight bytes at a time.
+bool plain_ascii(std::string_view text) {
+  const char* p = text.data();
+  std::size_t n = text.size();
+  constexpr std::uint64_t kLow = 0x0101010101010101ULL;
+  constexpr std::uint64_t kHigh = 0x8080808080808080ULL;
+  for (; n >= 8; p += 8, n -= 8) {
+    std::uint64_t word;
+    std::memcpy(&word, p, 8);
+    if ((word & kHigh) || ((word - kLow) & ~word & kHigh)) return false;
+  }
+  for (; n > 0; ++p, --n) {
+    const auto c = static_cast<unsigned char>(*p);
+    if (c == 0 || c >= 0x80) return false;
+  }
+  return true;
+}
+
+// The charsets text::to_utf8() treats as UTF-8 (its first branch).
+bool utf8_compatible(const char* charset) {
+  if (!charset) return true;
+  const std::string name = text::ascii_lower(text::trim(charset));
+  return name.empty() || name == "utf-8" || name == "utf8" || name == "us-ascii" || name == "ascii";
+}
 
 const char* warning_name(GMimeParserWarning code) {
   switch (code) {
@@ -291,6 +317,8 @@ class TreeWalker {
   std::string text_of(GMimePart* part) {
     std::string bytes = decoded_content(part);
     const char* charset = g_mime_object_get_content_type_parameter(GMIME_OBJECT(part), "charset");
+    // What to_utf8() returns unchanged, without its byte-by-byte validation and copy.
+    if (utf8_compatible(charset) && plain_ascii(bytes)) return bytes;
     bool converted = true;
     std::string result = text::to_utf8(bytes, charset ? std::string_view(charset) : std::string_view(), &converted);
     if (!converted) {

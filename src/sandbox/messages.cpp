@@ -140,20 +140,102 @@ std::int64_t MessagesService::capture(const CaptureTarget& target, std::string_v
 void MessagesService::capture_async(const CaptureTarget& target, std::string_view raw, const Envelope& envelope,
                                     std::function<void(std::optional<std::int64_t>)> done) {
   std::shared_ptr<Prepared> prepared = prepare(target, raw, envelope, std::nullopt);
-  db_.write_async([this, prepared](store::Tx& tx) { store_prepared(tx, *prepared); },
-                  [this, prepared, done = std::move(done)](std::exception_ptr error) {
-                    if (error) {
-                      try {
-                        std::rethrow_exception(error);
-                      } catch (const std::exception& e) {
-                        spdlog::error("sandbox capture into inbox {} failed: {}", prepared->target.inbox_id, e.what());
-                      } catch (...) {
-                      }
-                      return done(std::nullopt);
-                    }
-                    announce_capture(*prepared);
-                    done(prepared->id);
-                  });
+  {
+    std::lock_guard lock(capture_mutex_);
+    capture_queue_.push_back({std::move(prepared), std::move(done)});
+    if (capture_job_queued_) return;  // the queued job has not started yet: it takes this message too
+    capture_job_queued_ = true;
+  }
+  // One write job for every message waiting when it starts: one savepoint, one queue hand-off and one search
+  // index segment per group instead of per message.
+  struct Group {
+    std::vector<QueuedCapture> captures;
+    bool taken = false;
+  };
+  auto group = std::make_shared<Group>();
+  auto take = [this, group] {
+    std::lock_guard lock(capture_mutex_);
+    group->captures.swap(capture_queue_);
+    capture_job_queued_ = false;
+    group->taken = true;
+  };
+  db_.write_async(
+      [this, group, take](store::Tx& tx) {
+        if (!group->taken) take();
+        for (QueuedCapture& c : group->captures) c.stored = false;
+        store_queued(tx, group->captures);
+      },
+      [this, group, take](std::exception_ptr error) {
+        if (!group->taken) take();  // the transaction failed before the job ran
+        if (error) {
+          try {
+            std::rethrow_exception(error);
+          } catch (const std::exception& e) {
+            spdlog::error("sandbox capture of {} messages failed: {}", group->captures.size(), e.what());
+          } catch (...) {
+          }
+        }
+        for (QueuedCapture& c : group->captures) {
+          if (error || !c.stored) {
+            c.done(std::nullopt);
+            continue;
+          }
+          announce_capture(*c.prepared);
+          c.done(c.prepared->id);
+        }
+      });
+}
+
+void MessagesService::store_queued(store::Tx& tx, std::vector<QueuedCapture>& captures) {
+  store::MessagesStore messages(tx);
+  // Each message in its own savepoint, so one that cannot be stored (its sandbox was deleted) fails alone.
+  for (QueuedCapture& c : captures) {
+    Prepared& p = *c.prepared;
+    p.evicted.clear();
+    if (captures.size() == 1) {
+      p.id = messages.insert_message(p.summary, p.compressed, p.attachments);
+      c.stored = true;
+      break;
+    }
+    tx.execute("SAVEPOINT capture");
+    try {
+      p.id = messages.insert_message(p.summary, p.compressed, p.attachments);
+      tx.execute("RELEASE capture");
+      c.stored = true;
+    } catch (const std::exception& e) {
+      spdlog::error("sandbox capture into inbox {} failed: {}", p.target.inbox_id, e.what());
+      tx.execute("ROLLBACK TO capture");
+      tx.execute("RELEASE capture");
+    }
+  }
+  // After the last savepoint: the whole group's terms go into one index segment at the next flush.
+  for (const QueuedCapture& c : captures)
+    if (c.stored) messages.index(c.prepared->id, std::move(c.prepared->document));
+  // Counters and eviction once per sandbox, usage once per account and billing cycle, after the search rows
+  // (an evicted message takes its search row with it).
+  std::vector<std::size_t> last_of_inbox;  // index of each sandbox's last stored message, in first-seen order
+  std::map<std::int64_t, std::int64_t> arrivals;
+  std::map<std::pair<std::int64_t, std::int64_t>, std::int64_t> usage;  // (account, cycle start) → messages
+  for (std::size_t i = 0; i < captures.size(); ++i) {
+    if (!captures[i].stored) continue;
+    const Prepared& p = *captures[i].prepared;
+    if (arrivals[p.target.inbox_id]++ == 0) {
+      last_of_inbox.push_back(i);
+    } else {
+      for (std::size_t& last : last_of_inbox)
+        if (captures[last].prepared->target.inbox_id == p.target.inbox_id) last = i;
+    }
+    ++usage[{p.target.account_id, p.cycle_start}];
+  }
+  for (std::size_t last : last_of_inbox) {
+    Prepared& p = *captures[last].prepared;
+    const std::int64_t count =
+        messages.count_arrivals(p.target.inbox_id, arrivals[p.target.inbox_id], p.summary.created_at);
+    p.evicted = messages.evict_beyond(p.target.inbox_id, p.keep, count);
+  }
+  store::UsageStore usage_store(tx);
+  for (const auto& [key, count] : usage)
+    usage_store.increment(key.first, accounts::usage_metric::testing_sent, key.second, count);
 }
 
 void MessagesService::store_prepared(store::Tx& tx, Prepared& p) {
@@ -173,7 +255,7 @@ void MessagesService::announce_capture(const Prepared& p) {
 std::shared_ptr<MessagesService::Prepared> MessagesService::prepare(const CaptureTarget& target, std::string_view raw,
                                                                     const Envelope& envelope,
                                                                     const std::optional<TemplateUse>& template_use) {
-  const mime::ParsedMessage parsed = mime::parse_message(raw);
+  mime::ParsedMessage parsed = mime::parse_message(raw);
   const std::int64_t now = clock_.now();
 
   MessageSummary m;
@@ -243,7 +325,10 @@ std::shared_ptr<MessagesService::Prepared> MessagesService::prepare(const Captur
       addresses_text(parsed.from ? std::vector<mime::Address>{*parsed.from} : std::vector<mime::Address>{}) + " " +
       addresses_text(parsed.to) + " " + addresses_text(parsed.cc) + " " + addresses_text(bcc);
   document.headers = std::move(headers_text);
-  if (parsed.text_body) document.body = parsed.text_body->substr(0, kMaxIndexedBodyBytes);
+  if (parsed.text_body) {
+    parsed.text_body->resize(std::min(parsed.text_body->size(), kMaxIndexedBodyBytes));
+    document.body = std::move(*parsed.text_body);  // not used below
+  }
   if (parsed.html_body) document.body += "\n" + html_text(*parsed.html_body);
 
   auto prepared = std::make_shared<Prepared>();

@@ -113,6 +113,13 @@ class MessagesService {
   std::shared_ptr<Prepared> prepare(const CaptureTarget& target, std::string_view raw, const Envelope& envelope,
                                     const std::optional<TemplateUse>& template_use);
   void store_prepared(store::Tx& tx, Prepared& prepared);
+  // capture_async's messages waiting for the store: one write job takes all that are waiting when it runs.
+  struct QueuedCapture {
+    std::shared_ptr<Prepared> prepared;
+    std::function<void(std::optional<std::int64_t>)> done;
+    bool stored = false;
+  };
+  void store_queued(store::Tx& tx, std::vector<QueuedCapture>& captures);
   void announce_capture(const Prepared& prepared);
   std::int64_t account_created_at(std::int64_t account_id);
   // The message's raw bytes and its subject, in one read.
@@ -127,6 +134,9 @@ class MessagesService {
 
   std::mutex rate_mutex_;
   std::map<std::int64_t, std::deque<std::chrono::steady_clock::time_point>> arrivals_;  // per inbox, last 10 s
+  std::mutex capture_mutex_;
+  std::vector<QueuedCapture> capture_queue_;  // guarded by capture_mutex_
+  bool capture_job_queued_ = false;           // a write job will take capture_queue_; guarded by capture_mutex_
   std::mutex accounts_mutex_;
   std::map<std::int64_t, std::int64_t> account_created_at_;  // immutable per account: cached
 };

@@ -370,7 +370,10 @@ void DeliveryEngine::begin_attempt(std::int64_t id) {
   }
   attempt->message = *message;
   const SentMessage& m = attempt->message;
-  if (settings_.hourly_limit > 0 || settings_.daily_limit > 0) {
+  // Platform mail (forwarded sandbox messages, their confirmations) is not the account's sending: no account
+  // limits, no sending domain, no DKIM key of the account.
+  const bool platform_mail = m.stream == Stream::forward;
+  if (!platform_mail && (settings_.hourly_limit > 0 || settings_.daily_limit > 0)) {
     const std::int64_t now = clock_.now();
     const std::int64_t hour = now / 3600, day = now / 86400;
     bool over_hour = false, over_day = false;
@@ -415,14 +418,14 @@ void DeliveryEngine::begin_attempt(std::int64_t id) {
       return;
     }
   }
-  const auto live = domains_.find_live(m.account_id, m.domain_name);
-  if (!live || live->id != m.domain_id) {
+  const auto live = platform_mail ? std::nullopt : domains_.find_live(m.account_id, m.domain_name);
+  if (!platform_mail && (!live || live->id != m.domain_id)) {
     record(attempt, "reject", 0, "", "", "The sending domain " + m.domain_name + " was deleted", "");
     done_without_send();
     return;
   }
-  const auto keys = identities(m.account_id, m.domain_name);
-  if (keys.empty()) {
+  const auto keys = platform_mail ? std::vector<domains::SigningIdentity>{} : identities(m.account_id, m.domain_name);
+  if (!platform_mail && keys.empty()) {
     // Verified domains only: a domain that lost verification holds its mail (suspension) until it is back.
     record(attempt, "suspension", 0, "", "",
            "The sending domain " + m.domain_name + " is not verified (" + live->compliance_status + ")", "");
@@ -629,7 +632,8 @@ void DeliveryEngine::record(const std::shared_ptr<Attempt>& attempt, const std::
     store.add_event(
         {.id = 0, .message_id = m.id, .event_type = event_type, .created_at = now, .details = json::serialize(details)},
         m.account_id);
-    if (suppress && !store.blocking(m.account_id, m.domain_id, m.to, m.stream)) {
+    // Platform mail never suppresses the account's own recipients.
+    if (suppress && m.stream != Stream::forward && !store.blocking(m.account_id, m.domain_id, m.to, m.stream)) {
       Suppression s = suppression_for(m, "hard bounce", now);
       s.message_bounce_category = m.bounce_category;
       s.message_esp_response = response;

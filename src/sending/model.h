@@ -10,7 +10,9 @@
 
 namespace postroom::sending {
 
-enum class Stream { transactional, bulk };
+// `forward`: mail the platform sends for the Email Sandbox (forwarded messages and their address
+// confirmations), delivered by the same engine but outside the account's sending (no domain, limits or logs).
+enum class Stream { transactional, bulk, forward };
 std::string_view to_string(Stream stream);
 std::optional<Stream> parse_stream(std::string_view text);
 

@@ -1,7 +1,11 @@
 #include "sending/service.h"
 
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 #include <boost/json.hpp>
+#include <chrono>
+#include <future>
 
 #include "core/clock.h"
 #include "core/compression.h"
@@ -53,13 +57,44 @@ std::optional<std::string> custom_variables_from_header(const std::optional<std:
   return json::serialize(parsed);
 }
 
+// A version 7 UUID (RFC 9562): 48 bits of Unix milliseconds, then 74 random bits. Ids made one after another
+// sort together, so the unique index on sent_messages.uuid grows at its end instead of dirtying a random page
+// of it (one more page written to the WAL) for every message.
+std::string time_ordered_uuid(std::int64_t unix_ms) {
+  std::string bytes = crypto::random_bytes(16);
+  for (int i = 0; i < 6; ++i) bytes[static_cast<std::size_t>(i)] = static_cast<char>((unix_ms >> (40 - 8 * i)) & 0xff);
+  bytes[6] = static_cast<char>((bytes[6] & 0x0f) | 0x70);  // version 7
+  bytes[8] = static_cast<char>((bytes[8] & 0x3f) | 0x80);  // RFC 4122 variant
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(36);
+  for (std::size_t i = 0; i < bytes.size(); ++i) {
+    if (i == 4 || i == 6 || i == 8 || i == 10) out += '-';
+    const auto byte = static_cast<unsigned char>(bytes[i]);
+    out += kHex[byte >> 4];
+    out += kHex[byte & 0x0f];
+  }
+  return out;
+}
+
 }  // namespace
 
-std::string_view to_string(Stream stream) { return stream == Stream::bulk ? "bulk" : "transactional"; }
+std::string_view to_string(Stream stream) {
+  switch (stream) {
+    case Stream::bulk:
+      return "bulk";
+    case Stream::forward:
+      return "sandbox_forward";
+    case Stream::transactional:
+      break;
+  }
+  return "transactional";
+}
 
 std::optional<Stream> parse_stream(std::string_view text) {
   if (text == "transactional") return Stream::transactional;
   if (text == "bulk") return Stream::bulk;
+  if (text == "sandbox_forward") return Stream::forward;
   return std::nullopt;
 }
 
@@ -109,23 +144,41 @@ SendingService::SendingService(store::Database& db, accounts::AccountsService& a
       clock_(clock),
       settings_(std::move(settings)) {}
 
-domains::SendingDomain SendingService::sending_domain(const Sender& sender, const std::string& from_email) {
+domains::SendingDomain SendingService::live_domain(const Sender& sender, const std::string& from_email) {
   const std::string name = domain_of(from_email);
   const auto domain = name.empty() ? std::nullopt : domains_.find_live(sender.account_id, name);
   if (!domain || (!domain->demo && domain->compliance_status != domains::compliance::compliant))
     throw SendRefused(403, "Sending from domain " + (name.empty() ? from_email : name) + " is not allowed",
                       kDomainNotAllowed);
-  const int level = accounts_.level_on(sender.principal, {accounts::ResourceType::sending_domain, domain->id});
-  if (level < accounts::level::admin)
-    throw SendRefused(403, "This API token has no access to the sending domain " + name, kDomainNotAllowed);
   return *domain;
 }
 
+void SendingService::check_domain_access(const Sender& sender, const domains::SendingDomain& domain) {
+  const int level = accounts_.level_on(sender.principal, {accounts::ResourceType::sending_domain, domain.id});
+  if (level < accounts::level::admin)
+    throw SendRefused(403, "This API token has no access to the sending domain " + domain.domain_name,
+                      kDomainNotAllowed);
+}
+
 void SendingService::check_sender_domain(const Sender& sender, const std::string& mail_from) {
-  sending_domain(sender, mail_from);
+  check_domain_access(sender, live_domain(sender, mail_from));
+}
+
+void SendingService::check_recipients(const Sender& sender, const domains::SendingDomain& domain,
+                                      const std::vector<Recipient>& recipients, bool name_the_recipient) {
+  if (!domain.demo) return;
+  const auto users = db_.read([&](Tx& tx) { return SendingStore(tx).user_emails(sender.account_id); });
+  for (const auto& r : recipients) {
+    if (std::find(users.begin(), users.end(), r.email) == users.end())
+      throw SendRefused(403,
+                        "The demo domain can only send to the account's own email addresses" +
+                            (name_the_recipient ? " (" + r.email + ")" : std::string()),
+                        "550 5.7.1 The demo domain can only send to the account's own email addresses");
+  }
 }
 
 void SendingService::check_limits(const Sender& sender, std::size_t count) {
+  if (settings_.monthly_limit < 0) return;  // unlimited: no need to read the usage counter
   const auto usage = accounts_.billing_usage(sender.account_id);
   if (usage.sending_sent.limit &&
       usage.sending_sent.current + static_cast<std::int64_t>(count) > *usage.sending_sent.limit)
@@ -144,38 +197,60 @@ std::vector<std::pair<std::string, std::string>> SendingService::common_headers(
           {"CFBL-Address", "fbl@" + settings_.bounce_host + "; report=arf"}};
 }
 
+namespace {
+
+// A blocking accept on top of an asynchronous one, for callers that may wait (SMTP submission workers).
+Accepted wait_for_commit(const std::function<void(SendingService::AcceptedCallback)>& start) {
+  auto committed = std::make_shared<std::promise<Accepted>>();
+  std::future<Accepted> outcome = committed->get_future();
+  start([committed](Accepted accepted, std::exception_ptr error) {
+    error ? committed->set_exception(std::move(error)) : committed->set_value(std::move(accepted));
+  });
+  return outcome.get();
+}
+
+}  // namespace
+
 Accepted SendingService::accept(const Sender& sender, mime::OutgoingMessage message) {
-  const domains::SendingDomain domain = sending_domain(sender, message.from.email);
+  return wait_for_commit([&](AcceptedCallback done) { accept_async(sender, std::move(message), std::move(done)); });
+}
+
+Accepted SendingService::accept_raw(const Sender& sender, std::string_view raw, const std::string& mail_from,
+                                    const std::vector<std::string>& recipients) {
+  return wait_for_commit(
+      [&](AcceptedCallback done) { accept_raw_async(sender, raw, mail_from, recipients, std::move(done)); });
+}
+
+void SendingService::accept_async(const Sender& sender, mime::OutgoingMessage message, AcceptedCallback done) {
+  // The domain lookup may create the account's demo domain, so it comes before the snapshot the other reads of
+  // the sending policy share.
+  const domains::SendingDomain domain = live_domain(sender, message.from.email);
   std::optional<std::int64_t> template_id;
   std::optional<std::string> template_variables;
-  if (!message.template_uuid.empty()) {
-    if (!templates_)
-      throw SendRefused(400, "email templates are not available on this server", "554 5.3.0 no templates");
-    boost::system::error_code ec;
-    const json::value variables =
-        message.template_variables.empty() ? json::value(json::object()) : json::parse(message.template_variables, ec);
-    if (ec) throw SendRefused(400, "'template_variables' must be a JSON object", "554 5.6.0 bad template variables");
-    const auto rendered = templates_->render_for_send(sender.account_id, message.template_uuid, variables);
-    message.subject = rendered.subject;
-    message.html = rendered.html;
-    message.text = rendered.text;
-    template_id = rendered.template_id;
-    template_variables = json::serialize(variables);
-  }
   std::vector<Recipient> recipients;
-  for (const auto& a : message.to) recipients.push_back({lower(a.email), "to"});
-  for (const auto& a : message.cc) recipients.push_back({lower(a.email), "cc"});
-  for (const auto& a : message.bcc) recipients.push_back({lower(a.email), "bcc"});
-  if (domain.demo) {
-    const auto users = db_.read([&](Tx& tx) { return SendingStore(tx).user_emails(sender.account_id); });
-    for (const auto& r : recipients) {
-      if (std::find(users.begin(), users.end(), r.email) == users.end())
-        throw SendRefused(403, "The demo domain can only send to the account's own email addresses (" + r.email + ")",
-                          "550 5.7.1 The demo domain can only send to the account's own email addresses");
+  db_.read([&](Tx&) {
+    check_domain_access(sender, domain);
+    if (!message.template_uuid.empty()) {
+      if (!templates_)
+        throw SendRefused(400, "email templates are not available on this server", "554 5.3.0 no templates");
+      boost::system::error_code ec;
+      const json::value variables = message.template_variables.empty() ? json::value(json::object())
+                                                                       : json::parse(message.template_variables, ec);
+      if (ec) throw SendRefused(400, "'template_variables' must be a JSON object", "554 5.6.0 bad template variables");
+      const auto rendered = templates_->render_for_send(sender.account_id, message.template_uuid, variables);
+      message.subject = rendered.subject;
+      message.html = rendered.html;
+      message.text = rendered.text;
+      template_id = rendered.template_id;
+      template_variables = json::serialize(variables);
     }
-  }
-  for (const auto& email : domain.auto_bcc.emails) recipients.push_back({lower(email), "auto_bcc"});
-  check_limits(sender, recipients.size());
+    for (const auto& a : message.to) recipients.push_back({lower(a.email), "to"});
+    for (const auto& a : message.cc) recipients.push_back({lower(a.email), "cc"});
+    for (const auto& a : message.bcc) recipients.push_back({lower(a.email), "bcc"});
+    check_recipients(sender, domain, recipients, true);
+    for (const auto& email : domain.auto_bcc.emails) recipients.push_back({lower(email), "auto_bcc"});
+    check_limits(sender, recipients.size());
+  });
 
   const std::string category = message.category;
   const std::optional<std::string> custom_variables =
@@ -193,35 +268,35 @@ Accepted SendingService::accept(const Sender& sender, mime::OutgoingMessage mess
   const bool per_recipient = bulk || footer || placeholder || !domain.auto_bcc.header_name.empty();
   const std::string rfc_domain = domain.domain_name;
   auto body_for = [&](const Recipient& recipient, const std::string& uuid) {
-    mime::OutgoingMessage copy = message;
-    const std::string url = settings_.public_url + "/unsubscribe/" + uuid;
-    if (per_recipient) {
-      if (copy.html) replace_all(*copy.html, kPlaceholder, url);
-      if (copy.text) replace_all(*copy.text, kPlaceholder, url);
-      if (footer) {
-        if (copy.html) *copy.html += unsubscribe_footer_html(url);
-        if (copy.text) *copy.text += unsubscribe_footer_text(url);
-      }
-      if (bulk) {
-        copy.headers.emplace_back("List-Unsubscribe",
-                                  "<mailto:unsubscribe+" + uuid + "@" + settings_.bounce_host + ">, <" + url + ">");
-        copy.headers.emplace_back("List-Unsubscribe-Post", "List-Unsubscribe=One-Click");
-        copy.headers.emplace_back("Precedence", "bulk");
-      }
-      if (recipient.kind == "auto_bcc" && !domain.auto_bcc.header_name.empty())
-        copy.headers.emplace_back(domain.auto_bcc.header_name, domain.auto_bcc.header_value);
-    }
     mime::BuildOptions options;
     options.message_id_domain = rfc_domain;
+    if (!per_recipient) return mime::build_message(message, options);  // one body for everyone: no copy to edit
+    mime::OutgoingMessage copy = message;
+    const std::string url = settings_.public_url + "/unsubscribe/" + uuid;
+    if (copy.html) replace_all(*copy.html, kPlaceholder, url);
+    if (copy.text) replace_all(*copy.text, kPlaceholder, url);
+    if (footer) {
+      if (copy.html) *copy.html += unsubscribe_footer_html(url);
+      if (copy.text) *copy.text += unsubscribe_footer_text(url);
+    }
+    if (bulk) {
+      copy.headers.emplace_back("List-Unsubscribe",
+                                "<mailto:unsubscribe+" + uuid + "@" + settings_.bounce_host + ">, <" + url + ">");
+      copy.headers.emplace_back("List-Unsubscribe-Post", "List-Unsubscribe=One-Click");
+      copy.headers.emplace_back("Precedence", "bulk");
+    }
+    if (recipient.kind == "auto_bcc" && !domain.auto_bcc.header_name.empty())
+      copy.headers.emplace_back(domain.auto_bcc.header_name, domain.auto_bcc.header_value);
     return mime::build_message(copy, options);
   };
-  return store_and_enqueue(sender, domain, lower(message.from.email), message.subject, category, custom_variables,
-                           template_id, template_variables, recipients, body_for, per_recipient);
+  store_and_enqueue(sender, domain, lower(message.from.email), message.subject, category, custom_variables, template_id,
+                    template_variables, recipients, body_for, per_recipient, std::move(done));
 }
 
-Accepted SendingService::accept_raw(const Sender& sender, std::string_view raw, const std::string& mail_from,
-                                    const std::vector<std::string>& envelope_recipients) {
-  const domains::SendingDomain domain = sending_domain(sender, mail_from);
+void SendingService::accept_raw_async(const Sender& sender, std::string_view raw, const std::string& mail_from,
+                                      const std::vector<std::string>& envelope_recipients, AcceptedCallback done) {
+  const domains::SendingDomain domain = live_domain(sender, mail_from);
+  check_domain_access(sender, domain);
   const mime::ParsedMessage parsed = mime::parse_message(raw);
   const std::string header_from = parsed.from ? lower(parsed.from->email) : std::string();
   if (domain_of(header_from) != domain.domain_name)
@@ -235,14 +310,7 @@ Accepted SendingService::accept_raw(const Sender& sender, std::string_view raw, 
     const std::string email = lower(r);
     recipients.push_back({email, listed(parsed.to, email) ? "to" : listed(parsed.cc, email) ? "cc" : "bcc"});
   }
-  if (domain.demo) {
-    const auto users = db_.read([&](Tx& tx) { return SendingStore(tx).user_emails(sender.account_id); });
-    for (const auto& r : recipients) {
-      if (std::find(users.begin(), users.end(), r.email) == users.end())
-        throw SendRefused(403, "The demo domain can only send to the account's own email addresses",
-                          "550 5.7.1 The demo domain can only send to the account's own email addresses");
-    }
-  }
+  check_recipients(sender, domain, recipients, false);
   for (const auto& email : domain.auto_bcc.emails) recipients.push_back({lower(email), "auto_bcc"});
   check_limits(sender, recipients.size());
 
@@ -274,30 +342,40 @@ Accepted SendingService::accept_raw(const Sender& sender, std::string_view raw, 
       fields.emplace_back(domain.auto_bcc.header_name, domain.auto_bcc.header_value);
     return mime::prepend_headers(stripped, fields);
   };
-  return store_and_enqueue(sender, domain, header_from, parsed.subject, category, custom_variables, std::nullopt,
-                           std::nullopt, recipients, body_for, per_recipient);
+  store_and_enqueue(sender, domain, header_from, parsed.subject, category, custom_variables, std::nullopt, std::nullopt,
+                    recipients, body_for, per_recipient, std::move(done));
 }
 
-Accepted SendingService::store_and_enqueue(
-    const Sender& sender, const domains::SendingDomain& domain, const std::string& from, const std::string& subject,
-    const std::string& category, const std::optional<std::string>& custom_variables,
-    const std::optional<std::int64_t>& template_id, const std::optional<std::string>& template_variables,
-    const std::vector<Recipient>& recipients,
-    const std::function<std::string(const Recipient&, const std::string&)>& body_for, bool body_per_recipient) {
+void SendingService::store_and_enqueue(const Sender& sender, const domains::SendingDomain& domain,
+                                       const std::string& from, const std::string& subject, const std::string& category,
+                                       const std::optional<std::string>& custom_variables,
+                                       const std::optional<std::int64_t>& template_id,
+                                       const std::optional<std::string>& template_variables,
+                                       const std::vector<Recipient>& recipients,
+                                       const std::function<std::string(const Recipient&, const std::string&)>& body_for,
+                                       bool body_per_recipient, AcceptedCallback done) {
   const std::int64_t now = clock_.now();
-  // Bodies are built (and compressed) before the write transaction, so it holds the writer only to insert.
+  // Bodies are built (and compressed) before the write transaction, so it holds the writer only to insert. The
+  // copies then belong to the write job, which may run on another thread after this returns.
   struct Copy {
     SentMessage message;
     std::string compressed;
     std::int64_t size = 0;
   };
-  std::vector<Copy> copies;
+  struct Pending {
+    std::vector<Copy> copies;
+    std::vector<std::int64_t> enqueued;
+  };
+  auto pending = std::make_shared<Pending>();
+  std::vector<Copy>& copies = pending->copies;
   copies.reserve(recipients.size());
   std::string shared_rfc_id;
   for (std::size_t i = 0; i < recipients.size(); ++i) {
     Copy copy;
     SentMessage& m = copy.message;
-    m.uuid = crypto::new_uuid();
+    m.uuid = time_ordered_uuid(
+        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+            .count());
     if (body_per_recipient || i == 0) {
       const std::string raw = body_for(recipients[i], m.uuid);
       if (static_cast<std::int64_t>(raw.size()) > settings_.max_message_size)
@@ -327,16 +405,15 @@ Accepted SendingService::store_and_enqueue(
     m.next_attempt_at = now;
     copies.push_back(std::move(copy));
   }
-  std::vector<std::int64_t> enqueued;
-  db_.write([&](Tx& tx) {
-    enqueued.clear();
+  auto job = [pending, account_id = sender.account_id, domain_id = domain.id, stream = sender.stream, now](Tx& tx) {
+    pending->enqueued.clear();
     SendingStore store(tx);
     std::int64_t body_id = 0;
-    for (Copy& copy : copies) {
-      if (!copy.compressed.empty()) body_id = store.add_body(sender.account_id, copy.compressed, copy.size, now);
+    for (Copy& copy : pending->copies) {
+      if (!copy.compressed.empty()) body_id = store.add_body(account_id, copy.compressed, copy.size, now);
       SentMessage& m = copy.message;
       m.body_id = body_id;
-      const auto suppressed = store.blocking(sender.account_id, domain.id, m.to, sender.stream);
+      const auto suppressed = store.blocking(account_id, domain_id, m.to, stream);
       if (suppressed) {
         m.status = std::string(status::not_delivered);
         m.next_attempt_at.reset();
@@ -350,23 +427,37 @@ Accepted SendingService::store_and_enqueue(
              .created_at = now,
              .details = json::serialize(json::object{
                  {"reject_reason", "The recipient is on the suppression list (" + suppressed->type + ")"}})},
-            sender.account_id);
+            account_id);
       } else {
-        enqueued.push_back(m.id);
+        pending->enqueued.push_back(m.id);
       }
     }
     // The usage counter moves in the same transaction: one commit per accepted message.
-    if (const auto account = store::AccountStore(tx).find(sender.account_id)) {
+    if (const auto account = store::AccountStore(tx).find(account_id)) {
       const auto cycle = accounts::AccountsService::billing_cycle(account->created_at, now);
-      store::UsageStore(tx).increment(sender.account_id, accounts::usage_metric::sending_sent, cycle.first,
-                                      static_cast<std::int64_t>(recipients.size()));
+      store::UsageStore(tx).increment(account_id, accounts::usage_metric::sending_sent, cycle.first,
+                                      static_cast<std::int64_t>(pending->copies.size()));
     }
-  });
-  if (on_enqueued_ && !enqueued.empty()) on_enqueued_(enqueued);
-  Accepted accepted;
-  for (const Copy& copy : copies)
-    if (copy.message.recipient_kind != "auto_bcc") accepted.message_ids.push_back(copy.message.uuid);
-  return accepted;
+  };
+  // Runs once the transaction is durable (or failed), on the committing thread: hands the new rows to the
+  // delivery engine and answers the sender. Nothing may escape from it (it runs on the storage's writer thread).
+  auto committed = [this, pending, done = std::move(done)](std::exception_ptr error) {
+    try {
+      if (!error && on_enqueued_ && !pending->enqueued.empty()) on_enqueued_(pending->enqueued);
+    } catch (const std::exception& e) {  // the rows stay queued: the engine finds them at its next start
+      spdlog::error("scheduling accepted messages for delivery failed: {}", e.what());
+    }
+    try {
+      if (error) return done({}, std::move(error));
+      Accepted accepted;
+      for (const Copy& copy : pending->copies)
+        if (copy.message.recipient_kind != "auto_bcc") accepted.message_ids.push_back(copy.message.uuid);
+      done(std::move(accepted), nullptr);
+    } catch (const std::exception& e) {
+      spdlog::error("answering an accepted message failed: {}", e.what());
+    }
+  };
+  db_.write_async(std::move(job), std::move(committed));
 }
 
 LogPage SendingService::logs(std::int64_t account_id, store::LogQuery query,

@@ -2,6 +2,7 @@
 // Live sending: accepting messages (HTTP send/batch and SMTP submission) under the sending policy, the email
 // logs and the suppression list. Delivery itself is the DeliveryEngine's (delivery.h); this service tells it
 // about new work through `on_enqueued`. Knows nothing of HTTP or sockets.
+#include <exception>
 #include <functional>
 #include <optional>
 #include <stdexcept>
@@ -64,6 +65,8 @@ struct SuppressionInput {
 class SendingService {
  public:
   using EnqueuedCallback = std::function<void(const std::vector<std::int64_t>& message_row_ids)>;
+  // The outcome of an accepted message's write: its ids once durably stored, or the error that kept it out.
+  using AcceptedCallback = std::function<void(Accepted accepted, std::exception_ptr error)>;
 
   SendingService(store::Database& db, accounts::AccountsService& accounts, domains::DomainsService& domains,
                  email_templates::TemplatesService* templates, const Clock& clock, SendingSettings settings);
@@ -72,10 +75,17 @@ class SendingService {
   void on_enqueued(EnqueuedCallback callback) { on_enqueued_ = std::move(callback); }
 
   // An API message (template_uuid rendered here). Throws SendRefused; NotFound for an unknown template.
+  // Returns once the message is durably stored.
   Accepted accept(const Sender& sender, mime::OutgoingMessage message);
+  // `accept` without waiting for the commit: refusals are thrown at once, as by `accept`; otherwise `done` is
+  // called once the message is durably stored (or could not be), on the thread that committed it — it must not
+  // block or write. Lets a caller answer from the commit instead of holding a thread until it.
+  void accept_async(const Sender& sender, mime::OutgoingMessage message, AcceptedCallback done);
   // An SMTP submission: raw bytes and envelope. X-MT-Category / X-MT-Custom-Variables are read and removed.
   Accepted accept_raw(const Sender& sender, std::string_view raw, const std::string& mail_from,
                       const std::vector<std::string>& recipients);
+  void accept_raw_async(const Sender& sender, std::string_view raw, const std::string& mail_from,
+                        const std::vector<std::string>& recipients, AcceptedCallback done);
   // Whether `sender` may send from `mail_from`'s domain at all (the SMTP MAIL command's early check).
   void check_sender_domain(const Sender& sender, const std::string& mail_from);
 
@@ -123,15 +133,22 @@ class SendingService {
     std::string email;
     std::string kind;  // to | cc | bcc | auto_bcc
   };
-  domains::SendingDomain sending_domain(const Sender& sender, const std::string& from_email);
+  // The From domain if it is a live, compliant (or demo) domain of the account; SendRefused otherwise.
+  domains::SendingDomain live_domain(const Sender& sender, const std::string& from_email);
+  // SendRefused unless the sender holds Domain Admin on the domain.
+  void check_domain_access(const Sender& sender, const domains::SendingDomain& domain);
+  // The demo domain sends to the account's own users only: SendRefused for anyone else.
+  void check_recipients(const Sender& sender, const domains::SendingDomain& domain,
+                        const std::vector<Recipient>& recipients, bool name_the_recipient);
   void check_limits(const Sender& sender, std::size_t count);
-  Accepted store_and_enqueue(
-      const Sender& sender, const domains::SendingDomain& domain, const std::string& from, const std::string& subject,
-      const std::string& category, const std::optional<std::string>& custom_variables,
-      const std::optional<std::int64_t>& template_id, const std::optional<std::string>& template_variables,
-      const std::vector<Recipient>& recipients,
-      const std::function<std::string(const Recipient&, const std::string& message_uuid)>& body_for,
-      bool body_per_recipient);
+  // Builds every copy now, then writes them in one transaction without waiting; `done` gets the outcome.
+  void store_and_enqueue(const Sender& sender, const domains::SendingDomain& domain, const std::string& from,
+                         const std::string& subject, const std::string& category,
+                         const std::optional<std::string>& custom_variables,
+                         const std::optional<std::int64_t>& template_id,
+                         const std::optional<std::string>& template_variables, const std::vector<Recipient>& recipients,
+                         const std::function<std::string(const Recipient&, const std::string& message_uuid)>& body_for,
+                         bool body_per_recipient, AcceptedCallback done);
   std::vector<std::pair<std::string, std::string>> common_headers(const Sender& sender,
                                                                   const domains::SendingDomain& domain,
                                                                   const std::string& category);

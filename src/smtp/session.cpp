@@ -113,7 +113,8 @@ struct Session::State {
   std::string message;
   std::size_t message_size = 0;
   std::size_t message_limit = 0;
-  std::size_t data_line_length = 0;  // octets of the current line already consumed
+  std::size_t previous_message_size = 0;  // the buffer is sized for a message like the last one
+  std::size_t data_line_length = 0;       // octets of the current line already consumed
   bool message_too_big = false;
   bool message_line_too_long = false;
 
@@ -431,6 +432,8 @@ struct Session::State {
     message.clear();
     message_size = 0;
     message_limit = size_limit();
+    message.reserve(
+        std::min({previous_message_size + previous_message_size / 8 + 256, message_limit, std::size_t{1024 * 1024}}));
     data_line_length = 0;
     message_too_big = false;
     message_line_too_long = false;
@@ -654,6 +657,7 @@ struct Session::State {
       if (message_too_big) return reply(552, "5.3.4", "Error: message too big");
       return reply(500, "5.5.2", "Error: message line too long");
     }
+    previous_message_size = message.size();
     deliver_message = std::move(message);
     message = std::string();
     request(Pending::deliver);

@@ -67,6 +67,16 @@ std::vector<accounts::Account> AccountStore::find_many(const std::vector<std::in
   return out;
 }
 
+void AccountStore::rename(std::int64_t id, const std::string& name) {
+  tx_.execute("UPDATE accounts SET name = ? WHERE id = ?", {name, id});
+}
+
+std::optional<accounts::Account> AccountStore::first() {
+  const auto row = tx_.query_one("SELECT id, organization_id, name, created_at FROM accounts ORDER BY id LIMIT 1");
+  if (!row) return std::nullopt;
+  return account_from(*row);
+}
+
 // ---- users
 
 std::int64_t UserStore::create(const std::string& email, const std::string& name,

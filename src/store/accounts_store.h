@@ -28,6 +28,9 @@ class AccountStore {
   std::optional<accounts::Account> find(std::int64_t id);
   std::vector<accounts::Account> list_by_organization(std::int64_t organization_id);
   std::vector<accounts::Account> find_many(const std::vector<std::int64_t>& ids);
+  void rename(std::int64_t id, const std::string& name);
+  // The installation's first account (lowest id).
+  std::optional<accounts::Account> first();
 
  private:
   Tx& tx_;

@@ -140,6 +140,15 @@ std::optional<SendingDomain> DomainsStore::find(std::int64_t account_id, std::in
   return domain_from(*row);
 }
 
+std::optional<SendingDomain> DomainsStore::find_for_update(std::int64_t account_id, std::int64_t id) {
+  // SQLite serializes writers already; PostgreSQL needs the row lock.
+  const std::string lock = tx_.dialect() == Dialect::postgres ? " FOR UPDATE" : "";
+  const auto row = tx_.query_one(
+      std::string(kColumns) + "WHERE account_id = ? AND id = ? AND deleted_at IS NULL" + lock, {account_id, id});
+  if (!row) return std::nullopt;
+  return domain_from(*row);
+}
+
 std::optional<SendingDomain> DomainsStore::find_any(std::int64_t account_id, std::int64_t id) {
   const auto row = tx_.query_one(std::string(kColumns) + "WHERE account_id = ? AND id = ?", {account_id, id});
   if (!row) return std::nullopt;
@@ -221,8 +230,8 @@ std::vector<domains::DkimKey> DomainsStore::keys(std::int64_t domain_id) {
   return out;
 }
 
-void DomainsStore::set_key_state(std::int64_t key_id, const std::string& state) {
-  tx_.execute("UPDATE dkim_keys SET state = ? WHERE id = ?", {state, key_id});
+bool DomainsStore::change_key_state(std::int64_t key_id, const std::string& from, const std::string& to) {
+  return tx_.execute("UPDATE dkim_keys SET state = ? WHERE id = ? AND state = ?", {to, key_id, from}) > 0;
 }
 
 std::optional<domains::CompanyInfo> DomainsStore::company_info(std::int64_t account_id) {

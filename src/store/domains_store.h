@@ -20,6 +20,8 @@ class DomainsStore {
   // Live (not deleted) domains of the account, by id.
   std::vector<domains::SendingDomain> list(std::int64_t account_id);
   std::optional<domains::SendingDomain> find(std::int64_t account_id, std::int64_t id);
+  // find, holding the row until the transaction ends: a read-modify-write must not lose a concurrent change.
+  std::optional<domains::SendingDomain> find_for_update(std::int64_t account_id, std::int64_t id);
   // Also finds deleted ones (history, "(deleted)").
   std::optional<domains::SendingDomain> find_any(std::int64_t account_id, std::int64_t id);
   std::optional<domains::SendingDomain> find_by_name(std::int64_t account_id, const std::string& domain_name);
@@ -38,7 +40,10 @@ class DomainsStore {
 
   std::int64_t add_key(const domains::DkimKey& key);
   std::vector<domains::DkimKey> keys(std::int64_t domain_id);
-  void set_key_state(std::int64_t key_id, const std::string& state);
+  // Moves a key from state `from` to `to`; false when it is no longer in `from`. On PostgreSQL the UPDATE waits
+  // for a concurrent writer of the same row and re-checks the state after it commits, so of two racing
+  // rotations only one can move the keys.
+  bool change_key_state(std::int64_t key_id, const std::string& from, const std::string& to);
 
   std::optional<domains::CompanyInfo> company_info(std::int64_t account_id);
   void save_company_info(std::int64_t account_id, const domains::CompanyInfo& info, std::int64_t now);

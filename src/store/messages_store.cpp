@@ -138,6 +138,13 @@ std::string in_list(std::size_t count) {
 
 std::int64_t MessagesStore::insert(const MessageSummary& m, const std::string& raw_zstd,
                                    const std::vector<AttachmentSummary>& attachments, const SearchDocument& document) {
+  const std::int64_t id = insert_message(m, raw_zstd, attachments);
+  index(id, document);
+  return id;
+}
+
+std::int64_t MessagesStore::insert_message(const MessageSummary& m, const std::string& raw_zstd,
+                                           const std::vector<AttachmentSummary>& attachments) {
   const std::int64_t id = tx_.insert_returning_id(
       "INSERT INTO sandbox_messages (inbox_id, account_id, subject, from_email, from_name, to_email, to_name, "
       "recipients_json, headers_json, smtp_json, message_id_header, sent_at, created_at, updated_at, is_read, "
@@ -172,9 +179,20 @@ std::int64_t MessagesStore::insert(const MessageSummary& m, const std::string& r
         {id, m.inbox_id, a.part_index, a.filename, a.attachment_type, a.content_type, a.content_id, a.transfer_encoding,
          a.size, a.created_at});
   }
+  return id;
+}
+
+void MessagesStore::index(std::int64_t id, SearchDocument document) {
   if (tx_.dialect() == Dialect::sqlite) {
+    Params params;  // moved in: an initializer list would copy the body once more
+    params.reserve(5);
+    params.emplace_back(id);
+    params.emplace_back(std::move(document.subject));
+    params.emplace_back(std::move(document.addresses));
+    params.emplace_back(std::move(document.headers));
+    params.emplace_back(std::move(document.body));
     tx_.execute("INSERT INTO sandbox_messages_fts (rowid, subject, addresses, headers, body) VALUES (?, ?, ?, ?, ?)",
-                {id, document.subject, document.addresses, document.headers, document.body});
+                params);
   } else {
     // Weighted like the FTS columns: subject and addresses rank above headers and body. Kept below
     // PostgreSQL's 1 MB tsvector limit by the caller's truncation.
@@ -184,7 +202,6 @@ std::int64_t MessagesStore::insert(const MessageSummary& m, const std::string& r
         "setweight(to_tsvector('simple', ?), 'D'))",
         {id, document.subject, document.addresses, document.headers, document.body});
   }
-  return id;
 }
 
 void MessagesStore::delete_search_rows(const std::vector<std::int64_t>& ids) {
@@ -198,13 +215,18 @@ void MessagesStore::delete_search_rows(const std::vector<std::int64_t>& ids) {
   }
 }
 
-std::vector<std::int64_t> MessagesStore::evict_beyond(std::int64_t inbox_id, std::int64_t keep) {
+std::vector<std::int64_t> MessagesStore::evict_beyond(std::int64_t inbox_id, std::int64_t keep,
+                                                      std::optional<std::int64_t> count) {
   std::vector<std::int64_t> ids;
   // The kept count makes the common case (under the limit) one primary-key read instead of an index walk.
-  const auto count = tx_.query_one("SELECT messages_count FROM inboxes WHERE id = ?", {inbox_id});
-  if (!count || count->integer(0) <= keep) return ids;
+  if (!count) {
+    const auto row = tx_.query_one("SELECT messages_count FROM inboxes WHERE id = ?", {inbox_id});
+    if (!row) return ids;
+    count = row->integer(0);
+  }
+  if (*count <= keep) return ids;
   for (const Row& row : tx_.query("SELECT id FROM sandbox_messages WHERE inbox_id = ? ORDER BY id ASC LIMIT ?",
-                                  {inbox_id, std::min<std::int64_t>(count->integer(0) - keep, 100000)}))
+                                  {inbox_id, std::min<std::int64_t>(*count - keep, 100000)}))
     ids.push_back(row.integer(0));
   delete_ids(ids);
   tx_.execute("UPDATE inboxes SET messages_count = messages_count - ? WHERE id = ?",
@@ -336,6 +358,14 @@ void MessagesStore::count_arrival(std::int64_t inbox_id, std::int64_t now) {
       "UPDATE inboxes SET sent_messages_count = sent_messages_count + 1, messages_count = messages_count + 1, "
       "last_message_sent_at = ? WHERE id = ?",
       {now, inbox_id});
+}
+
+std::int64_t MessagesStore::count_arrivals(std::int64_t inbox_id, std::int64_t arrivals, std::int64_t now) {
+  const auto row = tx_.query_one(
+      "UPDATE inboxes SET sent_messages_count = sent_messages_count + ?, messages_count = messages_count + ?, "
+      "last_message_sent_at = ? WHERE id = ? RETURNING messages_count",
+      {arrivals, arrivals, now, inbox_id});
+  return row ? row->integer(0) : 0;
 }
 
 }  // namespace postroom::store

@@ -25,8 +25,16 @@ class MessagesStore {
 
   std::int64_t insert(const sandbox::MessageSummary& message, const std::string& raw_zstd,
                       const std::vector<sandbox::AttachmentSummary>& attachments, const SearchDocument& document);
-  // Deletes the oldest messages of the inbox beyond the newest `keep`; returns the ids deleted.
-  std::vector<std::int64_t> evict_beyond(std::int64_t inbox_id, std::int64_t keep);
+  // insert() in two steps: the message and its attachments, then its search row. A batch of captures indexes
+  // its messages after the last savepoint: SQLite's FTS5 writes its pending terms out as a new index segment
+  // at every savepoint, so indexing inside per-message savepoints costs one segment (and its merges) each.
+  std::int64_t insert_message(const sandbox::MessageSummary& message, const std::string& raw_zstd,
+                              const std::vector<sandbox::AttachmentSummary>& attachments);
+  void index(std::int64_t id, SearchDocument document);
+  // Deletes the oldest messages of the inbox beyond the newest `keep`; returns the ids deleted. `count`: the
+  // inbox's messages_count when the caller already has it (count_arrivals returns it).
+  std::vector<std::int64_t> evict_beyond(std::int64_t inbox_id, std::int64_t keep,
+                                         std::optional<std::int64_t> count = std::nullopt);
   struct Deleted {
     std::int64_t account_id, inbox_id, message_id;
   };
@@ -60,6 +68,8 @@ class MessagesStore {
 
   // Counters kept on the inbox row for the inbox object.
   void count_arrival(std::int64_t inbox_id, std::int64_t now);
+  // The same for `arrivals` messages at once; returns the inbox's new messages_count (0 when it is gone).
+  std::int64_t count_arrivals(std::int64_t inbox_id, std::int64_t arrivals, std::int64_t now);
 
  private:
   void delete_search_rows(const std::vector<std::int64_t>& ids);

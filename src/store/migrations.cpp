@@ -164,6 +164,34 @@ const std::vector<Migration>& migrations() {
            "TEXT NOT NULL, sending_stream TEXT NOT NULL, created_at BIGINT NOT NULL, details TEXT NOT NULL)",
            "CREATE INDEX suppressions_by_email ON suppressions(account_id, email)",
        }},
+      {7,
+       "sandbox forwarding and message reports",
+       {
+           // A sandbox's forwarding targets: confirmed addresses (manual or automatic forwarding) and, for
+           // automatic forwarding, domains proven by a TXT record. Only a hash of an address's confirmation token
+           // is kept; a domain's TXT value is public anyway.
+           "CREATE TABLE forward_rules (id {ID}, account_id BIGINT NOT NULL REFERENCES accounts(id) ON DELETE "
+           "CASCADE, inbox_id BIGINT NOT NULL REFERENCES inboxes(id) ON DELETE CASCADE, kind TEXT NOT NULL, purpose "
+           "TEXT NOT NULL, value TEXT NOT NULL, status TEXT NOT NULL, token_hash TEXT, verification_value TEXT, "
+           "confirmation_sent_at BIGINT, confirmed_at BIGINT, created_at BIGINT NOT NULL, UNIQUE (inbox_id, kind, "
+           "purpose, value))",
+           "CREATE INDEX forward_rules_by_token ON forward_rules(token_hash)",
+           // Reports that cost a round trip to compute (spamd, DNS blocklists), kept with the message.
+           "CREATE TABLE message_reports (message_id BIGINT NOT NULL REFERENCES sandbox_messages(id) ON DELETE "
+           "CASCADE, kind TEXT NOT NULL, report TEXT NOT NULL, created_at BIGINT NOT NULL, PRIMARY KEY (message_id, "
+           "kind))",
+       }},
+      {8,
+       "web UI sessions",
+       {
+           // Browser sign-ins. Only a hash of the session cookie is kept, like API tokens; expires_at slides
+           // forward with use (at most one write per hour per session).
+           "CREATE TABLE ui_sessions (id {ID}, session_hash TEXT NOT NULL UNIQUE, user_id BIGINT NOT NULL "
+           "REFERENCES users(id) ON DELETE CASCADE, created_at BIGINT NOT NULL, expires_at BIGINT NOT NULL, "
+           "last_seen_at BIGINT NOT NULL)",
+           "CREATE INDEX ui_sessions_by_user ON ui_sessions(user_id)",
+           "CREATE INDEX ui_sessions_by_expiry ON ui_sessions(expires_at)",
+       }},
   };
   return all;
 }

@@ -55,6 +55,9 @@ class Installation:
             extra = ("--smtp", f"127.0.0.1:{free_port()}", *extra)
         if "--smtp-bulk" not in extra:
             extra = ("--smtp-bulk", f"127.0.0.1:{free_port()}", *extra)
+        # And for the sandbox POP3 listener, on by default too.
+        if "--sandbox-pop3" not in extra:
+            extra = ("--sandbox-pop3", f"127.0.0.1:{free_port()}", *extra)
         # Output goes to files: a full pipe would block the server's logging.
         self.stdout = open(os.path.join(self.tmp.name, f"stdout-{self.port}"), "w+")
         self.stderr = open(os.path.join(self.tmp.name, f"stderr-{self.port}"), "w+")

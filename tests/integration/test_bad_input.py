@@ -114,7 +114,8 @@ class BadInput(unittest.TestCase):
         self.assertEqual(self.tokens(), before)
 
     def test_unknown_routes_and_impossible_ids_are_404(self):
-        for method, path in [("GET", "/api/nothing"), ("GET", "/"), ("DELETE", "/api/accounts"),
+        # "/" is the web UI (test_web_ui.py); other unknown paths are 404.
+        for method, path in [("GET", "/api/nothing"), ("GET", "/nothing"), ("DELETE", "/api/accounts"),
                              ("GET", "/api/api_tokens/abc"), ("GET", "/api/api_tokens/-5"),
                              ("GET", "/api/api_tokens/99999999999999999999999"), ("PATCH", "/api/api_tokens/1"),
                              ("GET", f"/api/accounts/{self.account}/api_tokens/0")]:

@@ -145,7 +145,7 @@ class CliTest(unittest.TestCase):
             f.write(f'http = "127.0.0.1:{free_port()}"\nrate_limit_requests = 3\n')
         env = dict(os.environ, POSTROOM_HTTP=f"127.0.0.1:{port}", POSTROOM_CONFIG=config,
                    POSTROOM_SANDBOX_SMTP=f"127.0.0.1:{free_port()}", POSTROOM_SMTP=f"127.0.0.1:{free_port()}",
-                   POSTROOM_SMTP_BULK=f"127.0.0.1:{free_port()}")
+                   POSTROOM_SMTP_BULK=f"127.0.0.1:{free_port()}", POSTROOM_SANDBOX_POP3=f"127.0.0.1:{free_port()}")
         process = subprocess.Popen([BIN, "serve", "--data-dir", self.inst.data_dir, *self.inst.db_args],
                                    env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:

@@ -117,6 +117,44 @@ class EmailTemplatesCassettes(unittest.TestCase):
             "name": "n", "subject": "s", "category": "c"}})
         self.assertEqual(status, 403)
 
+    def test_preview_renders_a_draft_with_the_server_engine(self):
+        self.create(name="footer", subject="f", body_html="<i>bye {{name}}</i>", body_text="bye")
+        draft = {"name": "Welcome", "subject": "Hi {{name}}",
+                 "body_html": '<p style="color:red">Hello {{name}}{{#if vip}} (VIP){{/if}}</p>{{> footer}}',
+                 "body_text": "Hello {{name}}"}
+        status, body, _ = self.inst.request("POST", f"{self.base}/preview", self.token,
+                                            {"email_template": draft, "template_variables": {"name": "Ada <x>"}})
+        self.assertEqual(status, 200, body)
+        self.assertEqual(body["subject"], "Hi Ada &lt;x&gt;")
+        self.assertEqual(body["html"], '<p style="color:red">Hello Ada &lt;x&gt;</p><i>bye Ada &lt;x&gt;</i>')
+        self.assertEqual(body["text"], "Hello Ada &lt;x&gt;")
+        self.assertEqual(body["variables"], ["name", "vip"])
+        # The HTML as its own sandboxed document, for the editor's iframe; only for this account.
+        status, html, headers = self.inst.request("GET", body["html_url"], self.token)
+        self.assertEqual((status, html), (200, body["html"].encode()))
+        self.assertTrue(headers["content-security-policy"].startswith("sandbox;"), headers)
+        self.assertIn("frame-ancestors 'self'", headers["content-security-policy"])
+        status, sub, _ = self.inst.request("POST", f"/api/organizations/{self.boot['organization_id']}/sub_accounts",
+                                           self.token, {"account": {"name": "Previewless"}})
+        other = body["html_url"].replace(f"/accounts/{self.boot['account_id']}/", f"/accounts/{sub['id']}/")
+        status, _, _ = self.inst.request("GET", other, self.token)
+        self.assertEqual(status, 404, "another account's preview")
+        status, _, _ = self.inst.request("GET", body["html_url"][:-4] + "0000", self.token)
+        self.assertEqual(status, 404, "an unknown preview token")
+
+    def test_preview_reports_syntax_errors_at_their_line_and_saves_nothing(self):
+        _, before, _ = self.inst.request("GET", self.base, self.token)
+        status, body, _ = self.inst.request("POST", f"{self.base}/preview", self.token, {"email_template": {
+            "subject": "ok", "body_html": "<p>\n{{#if a}}\n{{/each}}</p>"}})
+        self.assertEqual(status, 422)
+        self.assertEqual(body, {"errors": {"body_html": ["has a Handlebars syntax error at line 2, column 1: "
+                                                         "if doesn't match each"]}})
+        status, body, _ = self.inst.request("POST", f"{self.base}/preview", self.token, {
+            "email_template": {"subject": "x"}, "template_variables": [1]})
+        self.assertEqual((status, body), (422, {"errors": {"template_variables": ["must be an object"]}}))
+        _, after, _ = self.inst.request("GET", self.base, self.token)
+        self.assertEqual(len(after), len(before))
+
 
 class EmailTemplatesLimit(unittest.TestCase):
     def test_two_hundred_templates_per_account(self):

@@ -734,6 +734,28 @@ class LiveSending(LiveTestCase):
         status, _, _ = self.srv.inst.request("GET", f"{url.path}?expires=1&signature={query['signature']}")
         self.assertEqual(status, 403)
 
+    def test_log_bodies_for_the_ui_preview(self):
+        tag = self.tag()
+        html = "<p style='color:red'>Hi <b>there</b></p><script>alert(1)</script>"
+        [with_html] = self.srv.send(self.message(f"Bodies {tag}", [{"email": f"bodies-{tag}@sink.{ZONE}"}], html=html))
+        [text_only] = self.srv.send(self.message(f"Text {tag}", [{"email": f"text-{tag}@sink.{ZONE}"}]))
+        self.srv.wait_log(with_html)
+        status, body, headers = self.srv.inst.request("GET", self.srv.a(f"/email_logs/{with_html}/body.html"),
+                                                      self.srv.token)
+        self.assertEqual((status, body), (200, html.encode()))
+        self.assertTrue(headers["content-security-policy"].startswith("sandbox;"), headers)
+        status, body, headers = self.srv.inst.request("GET", self.srv.a(f"/email_logs/{with_html}/body.txt"),
+                                                      self.srv.token)
+        self.assertEqual((status, body), (200, b"Hello from the live sending tests.\r\n"))
+        self.assertEqual(headers["content-type"], "text/plain; charset=utf-8")
+        status, body = self.srv.api("GET", self.srv.a(f"/email_logs/{text_only}/body.html"))
+        self.assertEqual((status, body), (409, {"error": "This message has no such part"}))
+        # Another account sees nothing.
+        other = self.srv.ok("POST", f"/api/organizations/{self.srv.boot['organization_id']}/sub_accounts",
+                            {"account": {"name": f"Bodies {tag}"}})
+        status, _ = self.srv.api("GET", self.srv.a(f"/email_logs/{with_html}/body.html", account=other["id"]))
+        self.assertEqual(status, 404)
+
     def test_a_record_fallback_when_there_is_no_mx(self):
         tag = self.tag()
         rcpt = f"fallback-{tag}@afallback.{ZONE}"

@@ -454,6 +454,19 @@ class SmtpServerLifecycleTest(RawMixin, unittest.TestCase):
         finally:
             server.close()
 
+    def test_failed_tls_handshakes_give_their_connection_slot_back(self):
+        server = TestServer("--max-connections-per-ip", "2")
+        try:
+            for _ in range(3):  # more failures than slots: each must be released
+                bad = self.raw(server.ports["implicit_tls"])
+                bad.send("EHLO not-tls\r\n")  # clear text where a TLS ClientHello belongs
+                self.assertTrue(bad.closed())
+            time.sleep(0.2)
+            after = self.raw(server.ports["plain"])
+            self.assertEqual(after.reply()[0], 220)
+        finally:
+            server.close()
+
     def test_graceful_shutdown(self):
         server = TestServer("--grace-ms", "10000")
         try:

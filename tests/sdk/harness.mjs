@@ -43,12 +43,14 @@ export async function startPostroom(extraArgs = []) {
   const smtpPort = await freePort();
   const submissionPort = await freePort();
   const bulkPort = await freePort();
+  const pop3Port = await freePort();
   const log = openSync(path.join(dir, "server.log"), "w");
   const child = spawn(
     BIN,
     [
       "serve", "--data-dir", dataDir, ...dbArgs, "--http", `127.0.0.1:${port}`, "--sandbox-smtp", `127.0.0.1:${smtpPort}`,
-      "--smtp", `127.0.0.1:${submissionPort}`, "--smtp-bulk", `127.0.0.1:${bulkPort}`, ...extraArgs,
+      "--smtp", `127.0.0.1:${submissionPort}`, "--smtp-bulk", `127.0.0.1:${bulkPort}`,
+      "--sandbox-pop3", `127.0.0.1:${pop3Port}`, ...extraArgs,
     ],
     { stdio: ["ignore", log, log] },
   );
@@ -68,6 +70,7 @@ export async function startPostroom(extraArgs = []) {
     smtpPort,
     submissionPort,
     bulkPort,
+    pop3Port,
     async stop() {
       child.kill("SIGTERM");
       await new Promise((r) => child.once("exit", r));

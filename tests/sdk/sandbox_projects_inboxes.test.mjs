@@ -81,10 +81,11 @@ test("inboxes: the object describes this installation", async () => {
   assert.equal(inbox.status, "active");
   assert.equal(inbox.domain, "127.0.0.1");
   assert.deepEqual(inbox.smtp_ports, [server.smtpPort]);
-  assert.deepEqual(inbox.pop3_ports, []);
+  assert.deepEqual(inbox.pop3_ports, [server.pop3Port]);
+  assert.equal(inbox.pop3_domain, "127.0.0.1");
   assert.equal(inbox.api_domain, "127.0.0.1");
   assert.equal(inbox.email_domain, "inbox.postroom.test");
-  assert.equal(inbox.forward_from_email_address, `${boot.smtp_username}-i${boot.inbox_id}@inbox.postroom.test`);
+  assert.equal(inbox.forward_from_email_address, `${boot.smtp_username}-i${boot.inbox_id}@forward.postroom.test`);
   assert.match(inbox.email_username, /^my-sandbox-[a-z0-9]{6}$/);
   assert.equal(inbox.email_username_enabled, false);
   assert.equal(inbox.used, false);

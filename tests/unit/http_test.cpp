@@ -201,3 +201,13 @@ TEST_F(PipelineTest, MetricsCountRequestsByRouteAndStatus) {
   EXPECT_NE(r.body.find(R"(status="401"} 1)"), std::string::npos);
   EXPECT_NE(r.body.find("postroom_storage_duration_seconds_bucket"), std::string::npos);
 }
+
+TEST(JsonResponseDecimal, WritesDoublesWithoutExponents) {
+  const http::Response response = http::json_response_decimal(
+      200, json::object{{"share", 46.91}, {"all", 100.0}, {"tiny", 0.06}, {"n", 3}, {"s", "a\"b"},
+                        {"list", json::array{1.5, nullptr, true}}, {"nested", json::object{{"zero", 0.0}}}});
+  EXPECT_EQ(response.body,
+            R"({"share":46.91,"all":100,"tiny":0.06,"n":3,"s":"a\"b","list":[1.5,null,true],"nested":{"zero":0}})");
+  EXPECT_EQ(response.content_type, http::kJsonContentType);
+  EXPECT_EQ(json::parse(response.body).at("share").as_double(), 46.91);
+}

@@ -1,13 +1,15 @@
 // Email logs (WIRE-COMPATIBILITY §4.3): GET A/email_logs with the SDKs' filters[field][operator|value] query
 // syntax and search_after cursors; GET A/email_logs/{message_id} with events and a raw_message_url that is
-// signed and expires; GET of that URL returns the stored bytes.
+// signed and expires; GET of that URL returns the stored bytes; …/body.html and …/body.txt for the UI.
 #include <map>
 
 #include "core/clock.h"
 #include "core/crypto.h"
 #include "core/errors.h"
 #include "http/api/routes.h"
+#include "http/api/serialize.h"
 #include "http/json.h"
+#include "mime/message.h"
 #include "sending/service.h"
 
 namespace postroom::http::api {
@@ -91,6 +93,8 @@ store::LogQuery to_query(const std::map<std::string, RawFilter>& filters) {
       throw BadRequest("unknown operator '" + filter.op + "' for filters[" + field + "]");
     query.text.push_back({column, filter.op, filter.values});
   }
+  // Forwarded sandbox mail rides the same queue but is not the account's sending.
+  query.text.push_back({"stream", "not_equal", {std::string(sending::to_string(sending::Stream::forward))}});
   return query;
 }
 
@@ -153,6 +157,7 @@ void add_email_logs_routes(Router& router, Services& services) {
   router.add_account_route("GET", "/email_logs/{message_id}", rules::account_viewer(),
                            [&service, secret, public_url](Context& context) {
                              const auto message = service.log(context.account_id, context.params.at("message_id"));
+                             if (message.stream == sending::Stream::forward) throw NotFound();
                              json::object out = message_json(message);
                              const std::int64_t expires = SystemClock().now() + kRawUrlLifetimeSeconds;
                              out["raw_message_url"] = public_url + "/api/email_logs/raw/" + message.uuid +
@@ -166,6 +171,26 @@ void add_email_logs_routes(Router& router, Services& services) {
                              out["events"] = std::move(events);
                              return json_response(200, out);
                            });
+  // The sent message's bodies for the UI's preview (Postroom extension): the HTML as a sandboxed document of its
+  // own, the text as plain text; 409 when the message has no such part.
+  for (const bool html : {true, false}) {
+    router.add_account_route("GET", html ? "/email_logs/{message_id}/body.html" : "/email_logs/{message_id}/body.txt",
+                             rules::account_viewer(), [&service, html](Context& context) {
+                               const std::string id = context.params.at("message_id");
+                               if (service.log(context.account_id, id).stream == sending::Stream::forward)
+                                 throw NotFound();
+                               const mime::ParsedMessage parsed =
+                                   mime::parse_message(service.raw_message(context.account_id, id));
+                               const std::optional<std::string>& body = html ? parsed.html_body : parsed.text_body;
+                               if (!body) return json_response(409, {{"error", "This message has no such part"}});
+                               if (html) return untrusted_html_response("text/html; charset=utf-8", *body);
+                               Response response;
+                               response.content_type = "text/plain; charset=utf-8";
+                               response.headers.emplace_back("X-Content-Type-Options", "nosniff");
+                               response.body = *body;
+                               return response;
+                             });
+  }
   // The raw message behind raw_message_url: no token, the signature is the credential.
   router.add("GET", "/api/email_logs/raw/{message_id}", rules::open(), [&service, secret](Context& context) {
     const std::string id = context.params.at("message_id");

@@ -5,6 +5,7 @@
 #include "http/api/sandbox_json.h"
 #include "http/json.h"
 #include "sandbox/events.h"
+#include "sandbox/forwarding_model.h"
 
 namespace postroom::http::api {
 
@@ -22,6 +23,20 @@ const json::object* inbox_fields(const json::value& body) {
   const json::object& root = as_object(body, "");
   if (const json::object* inbox = optional_object(root, "inbox", "")) return inbox;
   return optional_object(root, "sandbox", "");
+}
+
+// Every --sandbox-pop3 and --sandbox-pop3s port, in order, once each.
+json::array pop3_ports(const SandboxSettings& settings) {
+  json::array ports;
+  for (const std::string* list : {&settings.pop3, &settings.pop3s}) {
+    for (const HostPort& listener : parse_host_port_list(*list)) {
+      const json::value port = std::int64_t{listener.port};
+      bool listed = false;
+      for (const json::value& known : ports) listed = listed || known == port;
+      if (!listed) ports.push_back(port);
+    }
+  }
+  return ports;
 }
 
 }  // namespace
@@ -43,13 +58,13 @@ json::object inbox_json(const sandbox::Inbox& inbox, const sandbox::SandboxEndpo
           {"forwarded_messages_count", inbox.forwarded_messages_count},
           {"used", used},
           {"forward_from_email_address",
-           inbox.smtp_username + "-i" + std::to_string(inbox.id) + "@" + endpoints.email_domain},
+           sandbox::forward_from_address(inbox.smtp_username, inbox.id, settings.forward_domain)},
           {"project_id", inbox.project_id},
           {"domain", endpoints.smtp_host},
-          {"pop3_domain", endpoints.smtp_host},  // no POP3 server: the same host, no ports
+          {"pop3_domain", endpoints.smtp_host},  // the POP3 listeners serve the sandboxes on the same host
           {"email_domain", endpoints.email_domain},
           {"smtp_ports", std::move(smtp_ports)},
-          {"pop3_ports", json::array()},
+          {"pop3_ports", pop3_ports(settings)},
           {"api_domain", endpoints.api_domain},
           {"emails_count", inbox.emails_count},
           {"emails_unread_count", inbox.emails_unread_count},

@@ -6,9 +6,14 @@
 #include "sandbox/inboxes.h"
 #include "store/database.h"
 
+namespace postroom::accounts {
+class SessionsService;
+}  // namespace postroom::accounts
 namespace postroom::sandbox {
 class MessagesService;
 class EventHub;
+class ForwardingService;
+class MessageAnalysis;
 }  // namespace postroom::sandbox
 namespace postroom::email_templates {
 class TemplatesService;
@@ -35,6 +40,9 @@ struct Services {
   email_templates::TemplatesService* templates = nullptr;  // email templates; registered only when set
   domains::DomainsService* domains = nullptr;              // sending domains; registered only when set
   sending::SendingService* sending = nullptr;              // live sending, email logs, suppressions
+  sandbox::ForwardingService* forwarding = nullptr;        // sandbox forwarding rules and forwards
+  sandbox::MessageAnalysis* analysis = nullptr;            // spam and blacklist reports
+  accounts::SessionsService* sessions = nullptr;           // web UI sign-in; the UI is served only when set
 };
 
 void add_health_routes(Router& router, Services& services);
@@ -47,6 +55,9 @@ void add_sub_accounts_routes(Router& router, Services& services);
 void add_sandbox_messages_routes(Router& router, Services& services);
 void add_sandbox_send_routes(Router& router, Services& services);
 void add_sandbox_events_routes(Router& router, Services& services);
+void add_sandbox_forwarding_routes(Router& router, Services& services);
+void add_sandbox_analysis_routes(Router& router, Services& services);
+void add_sandbox_html_check_routes(Router& router, Services& services);
 void add_projects_routes(Router& router, Services& services);
 void add_inboxes_routes(Router& router, Services& services);
 void add_email_templates_routes(Router& router, Services& services);
@@ -55,6 +66,9 @@ void add_send_routes(Router& router, Services& services);
 void add_email_logs_routes(Router& router, Services& services);
 void add_suppressions_routes(Router& router, Services& services);
 void add_unsubscribe_routes(Router& router, Services& services);
+void add_session_routes(Router& router, Services& services);
+void add_users_routes(Router& router, Services& services);
+void add_web_ui_routes(Router& router, Services& services);
 
 inline void add_all_routes(Router& router, Services& services) {
   add_health_routes(router, services);
@@ -75,6 +89,12 @@ inline void add_all_routes(Router& router, Services& services) {
   add_sandbox_messages_routes(router, services);
   add_sandbox_send_routes(router, services);
   add_sandbox_events_routes(router, services);
+  add_sandbox_forwarding_routes(router, services);
+  add_sandbox_analysis_routes(router, services);
+  add_sandbox_html_check_routes(router, services);
+  add_session_routes(router, services);
+  add_users_routes(router, services);
+  add_web_ui_routes(router, services);
 }
 
 }  // namespace postroom::http::api

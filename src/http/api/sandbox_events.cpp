@@ -73,8 +73,18 @@ std::string origin_of(const std::string& url) {
   return path == std::string::npos ? url : url.substr(0, path);
 }
 
+// The origin the request was addressed to ("http(s)://<Host>"): the web UI's own page, reached by whatever name.
+std::string request_origin(const Request& request) {
+  const auto host = request.header("host");
+  if (!host || host->empty()) return {};
+  return (request.secure ? "https://" : "http://") + std::string(*host);
+}
+
 Response open_stream(const Services& services, const Context& context, std::optional<std::int64_t> inbox_id) {
-  if (auto origin = context.request.header("origin"); origin && *origin != origin_of(services.public_url))
+  // Another site's page must not read the stream with the user's cookie; our own (the configured public URL, or the
+  // host the browser reached us by) may.
+  if (auto origin = context.request.header("origin");
+      origin && *origin != origin_of(services.public_url) && *origin != request_origin(context.request))
     throw Forbidden();
   Response response;
   response.status = 200;

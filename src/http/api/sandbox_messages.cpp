@@ -10,7 +10,9 @@
 #include "core/clock.h"
 #include "core/errors.h"
 #include "http/api/routes.h"
+#include "http/api/serialize.h"
 #include "http/json.h"
+#include "sandbox/analysis.h"
 #include "sandbox/messages.h"
 
 namespace postroom::http::api {
@@ -48,7 +50,8 @@ static std::string message_path(const Context& context, std::int64_t inbox_id, s
          std::to_string(message_id);
 }
 
-static json::object message_json(const Context& context, const MessageSummary& m) {
+// `blacklists`: the stored blacklist report of the message, when one was made (else the API's `false`).
+static json::object message_json(const Context& context, const MessageSummary& m, json::value blacklists = false) {
   const std::string base = message_path(context, m.inbox_id, m.id);
   json::value template_variables = nullptr;
   if (m.template_variables) {
@@ -86,8 +89,16 @@ static json::object message_json(const Context& context, const MessageSummary& m
           {"raw_path", base + "/body.raw"},
           {"download_path", base + "/body.eml"},
           {"html_source_path", base + "/body.htmlsource"},
-          {"blacklists_report_info", false},
+          {"blacklists_report_info", std::move(blacklists)},
           {"smtp_information", std::move(smtp_information)}};
+}
+
+static std::map<std::int64_t, json::object> stored_blacklists(Services& services,
+                                                              const std::vector<MessageSummary>& found) {
+  if (!services.analysis) return {};
+  std::vector<std::int64_t> ids;
+  for (const MessageSummary& m : found) ids.push_back(m.id);
+  return services.analysis->stored_blacklists(ids);
 }
 
 static json::object attachment_json(const Context& context, const sandbox::AttachmentSummary& a) {
@@ -131,14 +142,7 @@ static std::string attachment_disposition(std::string_view name) {
 
 // Captured content is hostile: bodies are served so a browser never runs or sniffs them on our origin.
 static Response body_response(sandbox::Body body) {
-  Response response;
-  response.status = 200;
-  response.content_type = std::move(body.content_type);
-  response.body = std::move(body.content);
-  response.headers.emplace_back(
-      "Content-Security-Policy",
-      "sandbox; default-src 'none'; img-src * data:; style-src 'unsafe-inline' *; font-src *");
-  response.headers.emplace_back("X-Content-Type-Options", "nosniff");
+  Response response = untrusted_html_response(std::move(body.content_type), std::move(body.content));
   if (!body.download_name.empty())
     response.headers.emplace_back("Content-Disposition", attachment_disposition(body.download_name));
   return response;
@@ -166,18 +170,27 @@ void add_sandbox_messages_routes(Router& router, Services& services) {
           return json_response(200, message_json(context, *found));
         },
         RouteOptions{.blocks = true});
-    router.add_account_route("GET", prefix + "/messages", read, [&messages](Context& context) {
+    router.add_account_route("GET", prefix + "/messages", read, [&messages, &services](Context& context) {
+      const auto found = messages.list(
+          context.account_id, context.id_param("inbox_id"), context.request.query_value("search").value_or(""),
+          integer_query(context.request, "last_id"), integer_query(context.request, "page"));
+      auto reports = stored_blacklists(services, found);
       json::array out;
-      for (const MessageSummary& m : messages.list(
-               context.account_id, context.id_param("inbox_id"), context.request.query_value("search").value_or(""),
-               integer_query(context.request, "last_id"), integer_query(context.request, "page")))
-        out.push_back(message_json(context, m));
+      for (const MessageSummary& m : found) {
+        const auto report = reports.find(m.id);
+        out.push_back(message_json(
+            context, m, report == reports.end() ? json::value(false) : json::value(std::move(report->second))));
+      }
       return json_response(200, out);
     });
     const std::string one = prefix + "/messages/{message_id}";
-    router.add_account_route("GET", one, read, [&messages](Context& context) {
-      return json_response(200, message_json(context, messages.get(context.account_id, context.id_param("inbox_id"),
-                                                                   context.id_param("message_id"))));
+    router.add_account_route("GET", one, read, [&messages, &services](Context& context) {
+      const MessageSummary found =
+          messages.get(context.account_id, context.id_param("inbox_id"), context.id_param("message_id"));
+      auto reports = stored_blacklists(services, {found});
+      return json_response(
+          200, message_json(context, found,
+                            reports.empty() ? json::value(false) : json::value(std::move(reports.begin()->second))));
     });
     router.add_account_route("PATCH", one, write, [&messages](Context& context) {
       const json::value body = parse_body(context.request);

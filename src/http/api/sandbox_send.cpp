@@ -57,7 +57,9 @@ SendOutcome capture_one(const Services& services, const Context& context, const 
   for (const auto* list : {&message.to, &message.cc, &message.bcc})
     for (const mime::Address& a : *list) envelope.rcpt_to.push_back(a.email);
   envelope.client_ip = context.request.remote_address;
-  envelope.auth_user = "api token " + std::to_string(context.principal.id);
+  envelope.auth_user = context.principal.kind == accounts::Principal::Kind::user
+                           ? "user " + context.principal.name  // sent from the web UI
+                           : "api token " + std::to_string(context.principal.id);
   envelope.via = "api";
   const std::int64_t id = messages.capture(target, raw, envelope, template_use);
   // One id per recipient, in to, cc, bcc order; the sandbox keeps one copy, so they are the same id.

@@ -90,6 +90,11 @@ std::string utf8_prefix(std::string text, std::size_t limit) {
   return text;
 }
 
+// Valid UTF-8 of at most `limit` bytes: repairing comes first because each invalid byte becomes a 3-byte U+FFFD.
+std::string valid_utf8_prefix(std::string_view text, std::size_t limit) {
+  return utf8_prefix(text::to_valid_utf8(text), limit);
+}
+
 // "5.1.1", "4.0.0", "5.1.10": class 2/4/5, subject and detail of one to three digits.
 bool is_status_code(std::string_view text) {
   if (text.size() < 5 || (text[0] != '2' && text[0] != '4' && text[0] != '5') || text[1] != '.') return false;
@@ -202,7 +207,7 @@ const std::string* field(const FieldBlock& block, std::string_view name) {
 
 std::string field_or_empty(const FieldBlock& block, std::string_view name) {
   const std::string* value = field(block, name);
-  return value ? text::to_valid_utf8(*value) : std::string();
+  return value ? valid_utf8_prefix(*value, kMaxFieldBytes) : std::string();
 }
 
 struct ReturnedHeaders {
@@ -758,7 +763,8 @@ std::optional<Dsn> parse_plain_bounce_unchecked(std::string_view raw) {
       std::size_t comma = failed.find(',', start);
       if (comma == std::string::npos) comma = failed.size();
       std::string address = address_of(std::string_view(failed).substr(start, comma - start));
-      if (address.find('@') != std::string::npos) failed_recipients_header.push_back(text::to_valid_utf8(address));
+      if (address.find('@') != std::string::npos)
+        failed_recipients_header.push_back(valid_utf8_prefix(address, kMaxFieldBytes));
       start = comma + 1;
     }
     PartWalker(found).walk(g_mime_message_get_mime_part(message.get()), 0);
@@ -844,10 +850,10 @@ std::optional<Dsn> parse_plain_bounce_unchecked(std::string_view raw) {
       recipient.action = delayed ? "delayed" : "failed";
       recipient.remote_mta = text::to_valid_utf8(reading.remote_mta);
       if (!reading.reply.empty()) {
-        recipient.diagnostic_code = text::to_valid_utf8(utf8_prefix("smtp; " + reading.reply, kMaxFieldBytes));
+        recipient.diagnostic_code = valid_utf8_prefix("smtp; " + reading.reply, kMaxFieldBytes);
         recipient.status = reply_status(reading.reply);
       } else {
-        recipient.diagnostic_code = text::to_valid_utf8(utf8_prefix(reading.explanation, kMaxFieldBytes));
+        recipient.diagnostic_code = valid_utf8_prefix(reading.explanation, kMaxFieldBytes);
       }
       dsn.recipients.push_back(std::move(recipient));
     }
@@ -866,7 +872,7 @@ std::optional<Dsn> parse_plain_bounce_unchecked(std::string_view raw) {
       recipient.action = delayed ? "delayed" : "failed";
       recipient.remote_mta = text::to_valid_utf8(reading.remote_mta);
       if (!reading.reply.empty()) {
-        recipient.diagnostic_code = text::to_valid_utf8(utf8_prefix("smtp; " + reading.reply, kMaxFieldBytes));
+        recipient.diagnostic_code = valid_utf8_prefix("smtp; " + reading.reply, kMaxFieldBytes);
         recipient.status = reply_status(reading.reply);
       }
       dsn.recipients.push_back(std::move(recipient));

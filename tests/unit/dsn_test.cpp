@@ -1,6 +1,7 @@
 // Delivery status notifications: the shared RFC 3464 samples field by field, hand-made DSNs (folding, missing
 // fields, hostile sizes), plain-text bounces of the common MTAs, and Diagnostic-Code splitting.
 #include "mime/dsn.h"
+#include "mime/text.h"
 
 #include <gtest/gtest.h>
 
@@ -682,6 +683,35 @@ TEST(DsnPlainBounce, ManyRecipientLinesAreBounded) {
   ASSERT_TRUE(dsn);
   EXPECT_LE(dsn->recipients.size(), kMaxDsnRecipients);
   EXPECT_GT(dsn->recipients.size(), 100u);
+}
+
+TEST(DsnPlainBounce, InvalidUtf8RepliesStayWithinTheFieldBound) {
+  // Each invalid byte becomes a 3-byte U+FFFD, so the bound must be applied after the repair (found by fuzzing).
+  const std::string reply = "550 5.1.1 " + std::string(3000, '\xff');
+  const std::string raw =
+      "From: MAILER-DAEMON@x.example\r\nSubject: Undelivered Mail Returned to Sender\r\n\r\n"
+      "<a@example.com>: host mx.example.com said: " +
+      reply + "\r\n";
+  const auto dsn = parse_plain_bounce(raw);
+  ASSERT_TRUE(dsn);
+  ASSERT_EQ(dsn->recipients.size(), 1u);
+  const std::string& code = dsn->recipients[0].diagnostic_code;
+  EXPECT_TRUE(code.starts_with("smtp; 550 5.1.1 ")) << code.substr(0, 40);
+  EXPECT_LE(code.size(), 2048u);
+  EXPECT_GT(code.size(), 2040u);
+  EXPECT_EQ(postroom::mime::text::to_valid_utf8(code), code);
+
+  const std::string dsn_raw =
+      "Content-Type: multipart/report; report-type=delivery-status; boundary=x\r\n\r\n"
+      "--x\r\nContent-Type: message/delivery-status\r\n\r\n"
+      "Final-Recipient: rfc822; a@example.com\r\nDiagnostic-Code: smtp; " +
+      reply + "\r\n--x--\r\n";
+  const auto status = parse_dsn(dsn_raw);
+  ASSERT_TRUE(status);
+  ASSERT_EQ(status->recipients.size(), 1u);
+  EXPECT_LE(status->recipients[0].diagnostic_code.size(), 2048u);
+  EXPECT_EQ(postroom::mime::text::to_valid_utf8(status->recipients[0].diagnostic_code),
+            status->recipients[0].diagnostic_code);
 }
 
 // ---------------------------------------------------------------------------------------------------------------

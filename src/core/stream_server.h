@@ -89,10 +89,59 @@ struct Connection {
     co_return error_code{};
   }
 
-  awaitable<error_code> handshake(ssl::context& context) {
+  // The server side of a TLS handshake within `timeout`; `what` names it in the log line of a failure.
+  awaitable<bool> handshake(ssl::context& context, std::chrono::seconds timeout, const char* what) {
+    arm(timeout);
     tls = std::make_unique<ssl::stream<tcp::socket>>(std::move(socket), context);
     auto [ec] = co_await tls->async_handshake(ssl::stream_base::server, as_tuple);
-    co_return ec;
+    if (ec) spdlog::debug("{} handshake with {} failed: {}", what, client_ip, ec.message());
+    co_return !ec;
+  }
+
+  // Waits for input within `timeout` and hands it to the session — or tells it of the timeout, the shutdown or
+  // the lost peer. False when the connection is over.
+  awaitable<bool> read_into_session(std::chrono::steady_clock::duration timeout, const char* protocol) {
+    arm(timeout);
+    reading = true;
+    auto [ec, n] = co_await read_some();
+    reading = false;
+    if (timed_out) {
+      session->timeout();
+      co_return true;
+    }
+    if (ec == asio::error::operation_aborted && shutdown_requested) {
+      deliver_shutdown();
+      co_return true;
+    }
+    if (ec) {
+      if (!peer_gone(ec)) spdlog::debug("{} read from {} failed: {}", protocol, client_ip, ec.message());
+      session->disconnected();
+      co_return false;
+    }
+    session->receive(std::string_view(buffer.data(), n));
+    deliver_shutdown();
+    co_return true;
+  }
+
+  // Runs the session's pending storage call: here when the backend says it is quick, otherwise on a worker with
+  // the deadline off (the storage may take a while; the client waits for our reply). Then the session goes on.
+  template <class Backend>
+  awaitable<void> run_backend(Backend& backend, asio::thread_pool& workers) {
+    Session& s = *session;
+    if (backend.runs_inline(s.pending_call())) {
+      s.run_backend(backend);
+    } else {
+      disarm();
+      co_await asio::co_spawn(
+          workers,
+          [&s, &backend]() -> awaitable<void> {
+            s.run_backend(backend);
+            co_return;
+          },
+          asio::use_awaitable);
+    }
+    s.backend_done();
+    deliver_shutdown();
   }
 
   // Ends a TLS session politely (close_notify, bounded by kCloseTimeout) unless the connection timed out.
@@ -142,6 +191,18 @@ inline awaitable<void> refuse(tcp::socket socket, std::string reply) {
   error_code ignored;
   socket.shutdown(tcp::socket::shutdown_both, ignored);
   socket.close(ignored);
+}
+
+// Turns away a connection over the limits: `reply` and close, or only close on an implicit-TLS listener (no TLS
+// yet: a clear-text reply would be noise to the client).
+inline void turn_away(tcp::socket socket, bool implicit_tls, std::string reply) {
+  if (implicit_tls) {
+    error_code ignored;
+    socket.close(ignored);
+    return;
+  }
+  auto executor = socket.get_executor();
+  asio::co_spawn(executor, refuse(std::move(socket), std::move(reply)), asio::detached);
 }
 
 template <class C>

@@ -54,6 +54,7 @@ struct Server::Impl {
     Connection& c = *connection;
     const auto idle_timeout = std::chrono::seconds(options.idle_timeout_seconds);
     const auto write_timeout = std::chrono::seconds(options.write_timeout_seconds);
+    const auto handshake_timeout = std::chrono::seconds(options.tls_handshake_timeout_seconds);
     try {
       ConnectionInfo info;
       info.listener = c.listener.name;
@@ -66,9 +67,7 @@ struct Server::Impl {
       c.session = std::make_unique<Session>(options.limits, std::move(info), stls_possible, &stats);
 
       if (c.listener.mode == ListenerMode::implicit_tls) {
-        c.arm(std::chrono::seconds(options.tls_handshake_timeout_seconds));
-        if (auto handshake_ec = co_await c.handshake(tls_context)) {
-          spdlog::debug("pop3 TLS handshake with {} failed: {}", c.client_ip, handshake_ec.message());
+        if (!co_await c.handshake(tls_context, handshake_timeout, "pop3 TLS")) {
           c.close();
           core.release(c.client_ip, handle);
           co_return;
@@ -95,50 +94,15 @@ struct Server::Impl {
           continue;
         }
         if (next == Session::Next::backend) {
-          if (backend.runs_inline(session.pending_call())) {
-            session.run_backend(backend);
-          } else {
-            c.disarm();  // the storage may take a while; the client waits for our reply
-            co_await asio::co_spawn(
-                core.workers,
-                [&session, &backend]() -> awaitable<void> {
-                  session.run_backend(backend);
-                  co_return;
-                },
-                use_awaitable);
-          }
-          session.backend_done();
-          c.deliver_shutdown();
+          co_await c.run_backend(backend, core.workers);
           continue;
         }
         if (next == Session::Next::start_tls) {
-          c.arm(std::chrono::seconds(options.tls_handshake_timeout_seconds));
-          if (auto handshake_ec = co_await c.handshake(tls_context)) {
-            spdlog::debug("pop3 STLS handshake with {} failed: {}", c.client_ip, handshake_ec.message());
-            break;
-          }
+          if (!co_await c.handshake(tls_context, handshake_timeout, "pop3 STLS")) break;
           session.tls_started();
           continue;
         }
-        c.arm(idle_timeout);
-        c.reading = true;
-        auto [read_ec, n] = co_await c.read_some();
-        c.reading = false;
-        if (c.timed_out) {
-          session.timeout();
-          continue;
-        }
-        if (read_ec == asio::error::operation_aborted && c.shutdown_requested) {
-          c.deliver_shutdown();
-          continue;
-        }
-        if (read_ec) {
-          if (!peer_gone(read_ec)) spdlog::debug("pop3 read from {} failed: {}", c.client_ip, read_ec.message());
-          session.disconnected();
-          break;
-        }
-        session.receive(std::string_view(c.buffer.data(), n));
-        c.deliver_shutdown();
+        if (!co_await c.read_into_session(idle_timeout, "pop3")) break;
       }
       co_await c.close_tls();
     } catch (const std::exception& e) {
@@ -163,14 +127,8 @@ struct Server::Impl {
         },
         [this, &listener](asio::ip::tcp::socket socket) {
           stats.sessions_refused.fetch_add(1, std::memory_order_relaxed);
-          if (listener.mode == ListenerMode::implicit_tls) {
-            error_code ignored;
-            socket.close(ignored);  // no TLS yet: a clear-text reply would be noise to the client
-            return;
-          }
-          auto executor = socket.get_executor();
-          asio::co_spawn(executor, stream_server::refuse(std::move(socket), "-ERR [SYS/TEMP] too many connections\r\n"),
-                         asio::detached);
+          stream_server::turn_away(std::move(socket), listener.mode == ListenerMode::implicit_tls,
+                                   "-ERR [SYS/TEMP] too many connections\r\n");
         });
   }
 };

@@ -1,6 +1,6 @@
 // The outbound SMTP client. Boost.Asio and OpenSSL streams live only in this translation unit (see client.h and
 // docs/architecture.md). One coroutine per send() drives one connection at a time; the connection's deadline
-// timer and watchdog (as in server.cpp) bound every phase. Idle connections wait in a pool keyed by target,
+// timer and the stream server's watchdog bound every phase. Idle connections wait in a pool keyed by target,
 // TLS options and credentials; while idle, a wait for readability notices a server that closes or sends 421.
 #include "smtp/client.h"
 
@@ -22,7 +22,8 @@
 #include <stdexcept>
 #include <thread>
 
-#include "smtp/session.h"  // base64_encode
+#include "core/stream_server.h"  // watchdog
+#include "smtp/session.h"        // base64_encode
 
 namespace postroom::smtp::client {
 
@@ -249,20 +250,6 @@ struct Connection {
       return "connection closed by the server while " + std::string(what);
     if (ec == asio::error::connection_reset) return "connection reset by the server while " + std::string(what);
     return ec.message() + " (" + std::string(what) + ")";
-  }
-
-  // Runs the deadline: cancels the pending socket operation when it passes. Ends once the connection closes.
-  static awaitable<void> watchdog(std::shared_ptr<Connection> connection) {
-    while (!connection->closed) {
-      co_await connection->deadline.async_wait(as_tuple);
-      if (connection->closed) co_return;
-      if (connection->deadline.expiry() <= asio::steady_timer::clock_type::now()) {
-        connection->timed_out = true;
-        connection->disarm();
-        error_code ignored;
-        connection->lowest().cancel(ignored);
-      }
-    }
   }
 
   // Returns an error text, empty on success.
@@ -762,7 +749,7 @@ struct Client::Impl {
       attempt.local_error = "client shutting down";
       co_return false;
     }
-    asio::co_spawn(c.context, Connection::watchdog(connection), asio::detached);
+    asio::co_spawn(c.context, stream_server::watchdog(connection), asio::detached);
     c.socket.open(endpoint.protocol(), ec);
     if (!ec && !options.source_address.empty()) {
       const auto source = asio::ip::make_address(options.source_address, ec);

@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <memory>
 #include <stdexcept>
+#include <utility>
+#include <vector>
 
 namespace postroom {
 namespace {
@@ -16,17 +18,23 @@ struct DecompressContextFree {
 }  // namespace
 
 std::string zstd_compress(std::string_view data, int level) {
-  // One context and one output buffer per thread, reused: creating and sizing a context for every message cost
-  // about as much as compressing a 10 KB message. The output bytes are the same as ZSTD_compress's.
+  // Contexts (one per level: a context switched to another level clears its tables again) and one output buffer
+  // per thread, reused: creating and sizing a context for every message cost about as much as compressing a
+  // 10 KB message. The output bytes are the same as ZSTD_compress's.
   struct FreeContext {
     void operator()(ZSTD_CCtx* context) const { ZSTD_freeCCtx(context); }
   };
-  thread_local std::unique_ptr<ZSTD_CCtx, FreeContext> context(ZSTD_createCCtx());
+  thread_local std::vector<std::pair<int, std::unique_ptr<ZSTD_CCtx, FreeContext>>> contexts;
   thread_local std::string buffer;  // kept, so its bytes are not zeroed again for every message
+  auto found = std::find_if(contexts.begin(), contexts.end(), [&](const auto& entry) { return entry.first == level; });
+  if (found == contexts.end()) {
+    contexts.emplace_back(level, std::unique_ptr<ZSTD_CCtx, FreeContext>(ZSTD_createCCtx()));
+    found = contexts.end() - 1;
+  }
+  ZSTD_CCtx* context = found->second.get();
   if (!context) throw std::runtime_error("zstd compression failed: no memory for a context");
   if (buffer.size() < ZSTD_compressBound(data.size())) buffer.resize(ZSTD_compressBound(data.size()));
-  const std::size_t size =
-      ZSTD_compressCCtx(context.get(), buffer.data(), buffer.size(), data.data(), data.size(), level);
+  const std::size_t size = ZSTD_compressCCtx(context, buffer.data(), buffer.size(), data.data(), data.size(), level);
   if (ZSTD_isError(size)) throw std::runtime_error(std::string("zstd compression failed: ") + ZSTD_getErrorName(size));
   std::string out(buffer.data(), size);
   if (buffer.size() > 4 * 1024 * 1024) std::string().swap(buffer);  // a huge message: do not keep its buffer

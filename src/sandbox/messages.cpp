@@ -12,6 +12,7 @@
 #include "sandbox/search.h"
 #include "store/accounts_store.h"
 #include "store/messages_store.h"
+#include "store/search_text.h"
 
 namespace postroom::sandbox {
 namespace json = boost::json;
@@ -330,6 +331,9 @@ std::shared_ptr<MessagesService::Prepared> MessagesService::prepare(const Captur
     document.body = std::move(*parsed.text_body);  // not used below
   }
   if (parsed.html_body) document.body += "\n" + html_text(*parsed.html_body);
+  // Packed here, on the caller's thread, rather than on the single database writer thread.
+  if (db_.dialect() == store::Dialect::sqlite)
+    document.packed_text = store::pack_search_text(document.headers, document.body);
 
   auto prepared = std::make_shared<Prepared>();
   prepared->target = target;

@@ -77,13 +77,6 @@ void ProjectsStore::rename(std::int64_t account_id, std::int64_t id, const std::
 }
 
 void ProjectsStore::remove(std::int64_t account_id, std::int64_t id) {
-  // SQLite virtual tables have no foreign keys: remove the search rows of the messages the cascade deletes.
-  if (tx_.dialect() == Dialect::sqlite) {
-    tx_.execute(
-        "DELETE FROM sandbox_messages_fts WHERE rowid IN (SELECT m.id FROM sandbox_messages m JOIN inboxes i ON "
-        "i.id = m.inbox_id WHERE i.project_id = ? AND i.account_id = ?)",
-        {id, account_id});
-  }
   tx_.execute(
       "DELETE FROM permissions WHERE (resource_type = 'project' AND resource_id = ?) OR (resource_type = 'inbox' AND "
       "resource_id IN (SELECT id FROM inboxes WHERE project_id = ? AND account_id = ?))",
@@ -154,13 +147,6 @@ void InboxesStore::remove(std::int64_t account_id, std::int64_t id) {
 }
 
 std::int64_t InboxesStore::clean(std::int64_t account_id, std::int64_t id) {
-  // SQLite virtual tables have no foreign keys; on PostgreSQL the search rows cascade with their messages.
-  if (tx_.dialect() == Dialect::sqlite) {
-    tx_.execute(
-        "DELETE FROM sandbox_messages_fts WHERE rowid IN (SELECT id FROM sandbox_messages WHERE inbox_id = ? AND "
-        "account_id = ?)",
-        {id, account_id});
-  }
   tx_.execute("UPDATE inboxes SET messages_count = 0 WHERE id = ? AND account_id = ?", {id, account_id});
   return tx_.execute("DELETE FROM sandbox_messages WHERE inbox_id = ? AND account_id = ?", {id, account_id});
 }

@@ -2,6 +2,8 @@
 
 #include <stdexcept>
 
+#include "store/search_text.h"
+
 namespace postroom::store {
 
 using sandbox::AttachmentSummary;
@@ -96,7 +98,7 @@ void append_term(const SearchTerm& term, Dialect dialect, std::string& sql, Para
     case SearchTerm::Field::any: {
       condition = "(" + column_like("subject") + " OR " + column_like("to_email") + " OR " + column_like("to_name");
       if (dialect == Dialect::sqlite) {
-        condition += " OR id IN (SELECT rowid FROM sandbox_messages_fts WHERE sandbox_messages_fts MATCH ?)";
+        condition += " OR id IN (SELECT rowid FROM sandbox_messages_words WHERE sandbox_messages_words MATCH ?)";
         params.emplace_back(fts5_phrase(term.text));
       } else {
         condition +=
@@ -184,6 +186,10 @@ std::int64_t MessagesStore::insert_message(const MessageSummary& m, const std::s
 
 void MessagesStore::index(std::int64_t id, SearchDocument document) {
   if (tx_.dialect() == Dialect::sqlite) {
+    // The words go into the contentless index; the text they came from is kept packed for their removal.
+    if (document.packed_text.empty()) document.packed_text = pack_search_text(document.headers, document.body);
+    tx_.execute("INSERT INTO sandbox_messages_search (message_id, subject, addresses, text_zstd) VALUES (?, ?, ?, ?)",
+                {id, document.subject, document.addresses, Blob{std::move(document.packed_text)}});
     Params params;  // moved in: an initializer list would copy the body once more
     params.reserve(5);
     params.emplace_back(id);
@@ -191,7 +197,7 @@ void MessagesStore::index(std::int64_t id, SearchDocument document) {
     params.emplace_back(std::move(document.addresses));
     params.emplace_back(std::move(document.headers));
     params.emplace_back(std::move(document.body));
-    tx_.execute("INSERT INTO sandbox_messages_fts (rowid, subject, addresses, headers, body) VALUES (?, ?, ?, ?, ?)",
+    tx_.execute("INSERT INTO sandbox_messages_words (rowid, subject, addresses, headers, body) VALUES (?, ?, ?, ?, ?)",
                 params);
   } else {
     // Weighted like the FTS columns: subject and addresses rank above headers and body. Kept below
@@ -201,17 +207,6 @@ void MessagesStore::index(std::int64_t id, SearchDocument document) {
         "'A') || setweight(to_tsvector('simple', ?), 'B') || setweight(to_tsvector('simple', ?), 'C') || "
         "setweight(to_tsvector('simple', ?), 'D'))",
         {id, document.subject, document.addresses, document.headers, document.body});
-  }
-}
-
-void MessagesStore::delete_search_rows(const std::vector<std::int64_t>& ids) {
-  // PostgreSQL's search rows cascade with the message; FTS5 tables have no foreign keys.
-  if (ids.empty() || tx_.dialect() != Dialect::sqlite) return;
-  for (std::size_t start = 0; start < ids.size(); start += 500) {
-    const std::size_t count = std::min<std::size_t>(500, ids.size() - start);
-    Params params(ids.begin() + static_cast<std::ptrdiff_t>(start),
-                  ids.begin() + static_cast<std::ptrdiff_t>(start + count));
-    tx_.execute("DELETE FROM sandbox_messages_fts WHERE rowid IN " + in_list(count), params);
   }
 }
 
@@ -235,7 +230,6 @@ std::vector<std::int64_t> MessagesStore::evict_beyond(std::int64_t inbox_id, std
 }
 
 void MessagesStore::delete_ids(const std::vector<std::int64_t>& ids) {
-  delete_search_rows(ids);
   for (std::size_t start = 0; start < ids.size(); start += 500) {
     const std::size_t count = std::min<std::size_t>(500, ids.size() - start);
     Params params(ids.begin() + static_cast<std::ptrdiff_t>(start),
@@ -312,7 +306,6 @@ bool MessagesStore::remove(std::int64_t account_id, std::int64_t inbox_id, std::
   const bool removed = tx_.execute("DELETE FROM sandbox_messages WHERE account_id = ? AND inbox_id = ? AND id = ?",
                                    {account_id, inbox_id, id}) > 0;
   if (removed) {
-    delete_search_rows({id});
     tx_.execute("UPDATE inboxes SET messages_count = messages_count - 1 WHERE id = ?", {inbox_id});
   }
   return removed;

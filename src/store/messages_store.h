@@ -11,12 +11,16 @@
 
 namespace postroom::store {
 
-// The text the full-text index keeps for one message.
+// The text the full-text index keeps for one message. Search rows go with their message on both backends
+// (a foreign-key cascade; on SQLite its trigger takes the words out of the index).
 struct SearchDocument {
   std::string subject;
   std::string addresses;
   std::string headers;
   std::string body;
+  // SQLite: pack_search_text(headers, body), made by the caller off the single writer thread when it can;
+  // index() makes it when empty.
+  std::string packed_text;
 };
 
 class MessagesStore {
@@ -72,7 +76,6 @@ class MessagesStore {
   std::int64_t count_arrivals(std::int64_t inbox_id, std::int64_t arrivals, std::int64_t now);
 
  private:
-  void delete_search_rows(const std::vector<std::int64_t>& ids);
   void delete_ids(const std::vector<std::int64_t>& ids);
   Tx& tx_;
 };

@@ -4,7 +4,7 @@
 #include <string>
 #include <vector>
 
-#include "store/database.h"
+#include "store/migrations.h"
 
 namespace postroom::store {
 namespace {
@@ -192,6 +192,32 @@ const std::vector<Migration>& migrations() {
            "CREATE INDEX ui_sessions_by_user ON ui_sessions(user_id)",
            "CREATE INDEX ui_sessions_by_expiry ON ui_sessions(expires_at)",
        }},
+      {9,
+       "contentless search index",
+       {
+           // SQLite only. The FTS5 table of migration 2 kept its own uncompressed copy of every message's text,
+           // written again at every capture. Now the index is contentless and the text it was built from is kept
+           // zstd-packed (store/search_text.h) in a table that cascades with its message; that table's delete
+           // trigger gives FTS5 the text back to take the message's words out. The tokenizer is unicode61 with
+           // a fast path for ASCII text (store/sqlite/fts_tokenizer.h): the same tokens. Search rows of messages
+           // that no longer exist (left by account deletion, which never removed them) are not carried over.
+           "[sqlite] CREATE TABLE sandbox_messages_search (message_id INTEGER PRIMARY KEY REFERENCES "
+           "sandbox_messages(id) ON DELETE CASCADE, subject TEXT NOT NULL, addresses TEXT NOT NULL, text_zstd BLOB "
+           "NOT NULL)",
+           "[sqlite] CREATE VIRTUAL TABLE sandbox_messages_words USING fts5(subject, addresses, headers, body, "
+           "content='', columnsize=0, tokenize='postroom_unicode61 remove_diacritics 2')",
+           "[sqlite] INSERT INTO sandbox_messages_search (message_id, subject, addresses, text_zstd) SELECT rowid, "
+           "COALESCE(subject, ''), COALESCE(addresses, ''), postroom_pack_search_text(COALESCE(headers, ''), "
+           "COALESCE(body, '')) FROM sandbox_messages_fts WHERE rowid IN (SELECT id FROM sandbox_messages)",
+           "[sqlite] INSERT INTO sandbox_messages_words (rowid, subject, addresses, headers, body) SELECT message_id, "
+           "subject, addresses, postroom_search_text(text_zstd, 0), postroom_search_text(text_zstd, 1) FROM "
+           "sandbox_messages_search",
+           "[sqlite] DROP TABLE sandbox_messages_fts",
+           "[sqlite] CREATE TRIGGER sandbox_messages_search_delete AFTER DELETE ON sandbox_messages_search BEGIN "
+           "INSERT INTO sandbox_messages_words (sandbox_messages_words, rowid, subject, addresses, headers, body) "
+           "VALUES ('delete', old.message_id, old.subject, old.addresses, postroom_search_text(old.text_zstd, 0), "
+           "postroom_search_text(old.text_zstd, 1)); END",
+       }},
   };
   return all;
 }
@@ -225,20 +251,22 @@ int schema_version(Database& db) {
   });
 }
 
-int migrate(Database& db) {
+int migrate(Database& db) { return migrate_up_to(db, 1 << 30); }
+
+int migrate_up_to(Database& db, int up_to_version) {
   db.write([](Tx& tx) {
     tx.execute(
         "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, "
         "applied_at BIGINT NOT NULL)");
   });
-  return db.write([](Tx& tx) {
+  return db.write([up_to_version](Tx& tx) {
     // Several nodes may start at once against one PostgreSQL database: serialize their migrations.
     if (tx.dialect() == Dialect::postgres) tx.query("SELECT pg_advisory_xact_lock(7355608)");
     const auto row = tx.query_one("SELECT COALESCE(MAX(version), 0) FROM schema_migrations");
     const int current = row ? static_cast<int>(row->integer(0)) : 0;
     int applied = 0;
     for (const Migration& m : migrations()) {
-      if (m.version <= current) continue;
+      if (m.version <= current || m.version > up_to_version) continue;
       for (const char* statement : m.statements) {
         const std::string sql = expand(statement, tx.dialect());
         if (!sql.empty()) tx.execute(sql);

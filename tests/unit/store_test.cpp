@@ -4,8 +4,12 @@
 #include <atomic>
 #include <thread>
 
+#include "core/compression.h"
 #include "store/accounts_store.h"
 #include "store/database.h"
+#include "store/messages_store.h"
+#include "store/migrations.h"
+#include "store/search_text.h"
 #include "test_support.h"
 
 using namespace postroom;
@@ -162,4 +166,119 @@ TEST(StoreSnapshots, NestedReadsShareOneSnapshot) {
     EXPECT_FALSE(db->read([&](Tx& tx) { return OrganizationStore(tx).find(id).has_value(); }));
   });
   EXPECT_EQ(db->read([](Tx& tx) { return tx.query("SELECT id FROM organizations").size(); }), 1u);
+}
+
+// ---- SQLite's search index: contentless FTS5 plus the packed text its delete trigger gives back.
+
+namespace {
+
+// An account with one inbox (raw rows: the schema may be older than the stores' queries).
+std::pair<std::int64_t, std::int64_t> account_and_inbox(Tx& tx) {
+  const auto org =
+      tx.query_one("INSERT INTO organizations (name, created_at) VALUES ('O', 1) RETURNING id")->integer(0);
+  const auto account =
+      tx.query_one("INSERT INTO accounts (organization_id, name, created_at) VALUES (?, 'A', 1) RETURNING id", {org})
+          ->integer(0);
+  const auto project =
+      tx.query_one("INSERT INTO projects (account_id, name, created_at) VALUES (?, 'P', 1) RETURNING id", {account})
+          ->integer(0);
+  const auto inbox = tx.query_one(
+                           "INSERT INTO inboxes (project_id, account_id, name, smtp_username, smtp_password, "
+                           "created_at) VALUES (?, ?, 'I', 'u', 'p', 1) RETURNING id",
+                           {project, account})
+                         ->integer(0);
+  return {account, inbox};
+}
+
+std::int64_t add_message_row(Tx& tx, std::int64_t account, std::int64_t inbox, const std::string& subject) {
+  return tx
+      .query_one(
+          "INSERT INTO sandbox_messages (inbox_id, account_id, subject, from_email, from_name, to_email, to_name, "
+          "recipients_json, headers_json, smtp_json, message_id_header, sent_at, created_at, updated_at, email_size, "
+          "raw_zstd) VALUES (?, ?, ?, 'a@x', '', 'b@y', '', '{}', '[]', '{}', '', 1, 1, 1, 10, ?) RETURNING id",
+          {inbox, account, subject, Blob{"raw"}})
+      ->integer(0);
+}
+
+std::int64_t matches(Database& db, const std::string& query) {
+  return db.read([&](Tx& tx) {
+    return tx.query_one("SELECT COUNT(*) FROM sandbox_messages_words WHERE sandbox_messages_words MATCH ?", {query})
+        ->integer(0);
+  });
+}
+
+}  // namespace
+
+TEST(SqliteSearchIndex, PackedTextRoundTripsAndRejectsOtherBytes) {
+  const std::string body(20000, 'x');
+  const auto unpacked = unpack_search_text(pack_search_text("Subject: caf\xc3\xa9", body));
+  ASSERT_TRUE(unpacked);
+  EXPECT_EQ(unpacked->first, "Subject: caf\xc3\xa9");
+  EXPECT_EQ(unpacked->second, body);
+  const auto empty = unpack_search_text(pack_search_text("", ""));
+  ASSERT_TRUE(empty);
+  EXPECT_TRUE(empty->first.empty() && empty->second.empty());
+  EXPECT_FALSE(unpack_search_text("not zstd"));
+  EXPECT_FALSE(unpack_search_text(zstd_compress("ab")));   // shorter than the length prefix
+  const std::string lying("\xff\xff\x00\x00headers", 11);  // claims 65,535 header bytes
+  EXPECT_FALSE(unpack_search_text(zstd_compress(lying)));
+}
+
+TEST(SqliteSearchIndex, DeletingAMessageInAnyWayTakesItsWordsOutOfTheIndex) {
+  auto db = test_support::make_database("sqlite");
+  const auto [account, inbox] = db->write([](Tx& tx) { return account_and_inbox(tx); });
+  std::vector<std::int64_t> ids;
+  db->write([&](Tx& tx) {
+    for (const char* word : {"alpha", "bravo", "charlie", "delta"}) {
+      const auto id = add_message_row(tx, account, inbox, word);
+      MessagesStore(tx).index(id, {word, "a@x b@y", "X-Word: " + std::string(word), std::string("body ") + word, {}});
+      ids.push_back(id);
+    }
+  });
+  EXPECT_EQ(matches(*db, "body"), 4);
+  EXPECT_EQ(matches(*db, "\"x-word\""), 4) << "headers are indexed";
+  // One message deleted, the oldest evicted, then the whole account (the cascade its delete always had).
+  db->write([&](Tx& tx) { EXPECT_TRUE(MessagesStore(tx).remove(account, inbox, ids[1])); });
+  EXPECT_EQ(matches(*db, "bravo"), 0);
+  EXPECT_EQ(matches(*db, "body"), 3);
+  db->write([&](Tx& tx) { EXPECT_EQ(MessagesStore(tx).evict_beyond(inbox, 2, 3), std::vector{ids[0]}); });
+  EXPECT_EQ(matches(*db, "alpha"), 0);
+  EXPECT_EQ(matches(*db, "charlie OR delta"), 2);
+  db->write([&](Tx& tx) { tx.execute("DELETE FROM accounts WHERE id = ?", {account}); });
+  EXPECT_EQ(matches(*db, "body"), 0);
+  EXPECT_EQ(db->read([](Tx& tx) { return tx.query_one("SELECT COUNT(*) FROM sandbox_messages_search")->integer(0); }),
+            0);
+  db->write([](Tx& tx) {
+    tx.execute("INSERT INTO sandbox_messages_words (sandbox_messages_words) VALUES ('integrity-check')");
+  });
+}
+
+TEST(SqliteSearchIndex, TheMigrationMovesTheOldIndexOfLiveMessagesAndTheTriggerWorksOnIt) {
+  const std::string path = test_support::temp_dir() + "/old.db";
+  {
+    auto db = open_sqlite(path, {});
+    migrate_up_to(*db, 8);
+    db->write([](Tx& tx) {
+      const auto [account, inbox] = account_and_inbox(tx);
+      for (const char* word : {"alpha", "bravo", "orphan"}) {
+        const auto id = add_message_row(tx, account, inbox, word);
+        tx.execute(
+            "INSERT INTO sandbox_messages_fts (rowid, subject, addresses, headers, body) VALUES (?, ?, ?, ?, ?)",
+            {id, std::string(word), std::string("a@x"), std::string("X-Old: yes"), "old body " + std::string(word)});
+      }
+      // Left by an account deletion before this migration: a search row whose message is gone.
+      tx.execute("DELETE FROM sandbox_messages WHERE subject = 'orphan'");
+    });
+  }
+  auto db = open_database("sqlite:" + path);  // applies migration 9
+  EXPECT_EQ(schema_version(*db), 9);
+  EXPECT_EQ(matches(*db, "old"), 2) << "the orphan's words are not carried over";
+  EXPECT_EQ(matches(*db, "bravo"), 1);
+  EXPECT_EQ(matches(*db, "yes"), 2);
+  db->write([](Tx& tx) { tx.execute("DELETE FROM sandbox_messages WHERE subject = 'bravo'"); });
+  EXPECT_EQ(matches(*db, "bravo"), 0);
+  EXPECT_EQ(matches(*db, "old"), 1);
+  EXPECT_FALSE(db->read([](Tx& tx) {
+    return tx.query_one("SELECT 1 FROM sqlite_master WHERE name = 'sandbox_messages_fts'").has_value();
+  }));
 }

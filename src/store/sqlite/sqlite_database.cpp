@@ -15,6 +15,8 @@
 
 #include "store/connection_pool.h"
 #include "store/database.h"
+#include "store/search_text.h"
+#include "store/sqlite/fts_tokenizer.h"
 
 namespace postroom::store {
 namespace {
@@ -44,8 +46,14 @@ class Connection final : public Tx {
       exec_plain("PRAGMA journal_mode=WAL");
       // FULL: every commit is fsynced, so an acknowledged write survives power loss, not just a crash.
       exec_plain("PRAGMA synchronous=FULL");
+      // Every write job runs in a savepoint, whose journal of original pages spills to a new temporary file
+      // past 64 KiB: an open, writes and an unlink per group commit. Held in memory it costs no syscalls; it
+      // is bounded by the pages one transaction changes.
+      exec_plain("PRAGMA temp_store=MEMORY");
     }
     exec_plain("PRAGMA foreign_keys=ON");
+    register_search_text_functions(db_);
+    register_fast_tokenizer(db_);
   }
   ~Connection() override {
     for (auto& [sql, stmt] : statements_) sqlite3_finalize(stmt);

@@ -1,0 +1,64 @@
+// Differential: the search index's tokenizer must give exactly unicode61's tokens (text, start, end) for any
+// bytes, since the index is written with one and was, before it, written and queried with the other.
+#include <sqlite3.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include "store/sqlite/fts_tokenizer.h"
+
+namespace {
+
+using Tokens = std::vector<std::tuple<std::string, int, int>>;
+
+struct Tokenizer {
+  fts5_tokenizer module{};
+  Fts5Tokenizer* instance = nullptr;
+};
+
+Tokenizer create(fts5_api* api, const char* name) {
+  Tokenizer t;
+  void* user_data = nullptr;
+  if (api->xFindTokenizer(api, name, &user_data, &t.module) != SQLITE_OK) __builtin_trap();
+  const char* args[] = {"remove_diacritics", "2"};
+  if (t.module.xCreate(user_data, args, 2, &t.instance) != SQLITE_OK) __builtin_trap();
+  return t;
+}
+
+Tokens run(const Tokenizer& t, const std::uint8_t* data, std::size_t size) {
+  Tokens out;
+  t.module.xTokenize(t.instance, &out, FTS5_TOKENIZE_DOCUMENT, reinterpret_cast<const char*>(data),
+                     static_cast<int>(size), [](void* context, int, const char* token, int n, int start, int end) {
+                       static_cast<Tokens*>(context)->emplace_back(std::string(token, static_cast<std::size_t>(n)),
+                                                                   start, end);
+                       return SQLITE_OK;
+                     });
+  return out;
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  static sqlite3* db = [] {
+    sqlite3* opened = nullptr;
+    sqlite3_open(":memory:", &opened);
+    postroom::store::register_fast_tokenizer(opened);
+    return opened;
+  }();
+  static fts5_api* api = [] {
+    fts5_api* found = nullptr;
+    sqlite3_stmt* statement = nullptr;
+    sqlite3_prepare_v2(db, "SELECT fts5(?1)", -1, &statement, nullptr);
+    sqlite3_bind_pointer(statement, 1, &found, "fts5_api_ptr", nullptr);
+    sqlite3_step(statement);
+    sqlite3_finalize(statement);
+    return found;
+  }();
+  static const Tokenizer fast = create(api, postroom::store::kFastTokenizerName);
+  static const Tokenizer reference = create(api, "unicode61");
+  if (run(fast, data, size) != run(reference, data, size)) __builtin_trap();
+  return 0;
+}

@@ -226,7 +226,8 @@ TEST(SqliteSearchIndex, PackedTextRoundTripsAndRejectsOtherBytes) {
 
 TEST(SqliteSearchIndex, DeletingAMessageInAnyWayTakesItsWordsOutOfTheIndex) {
   auto db = test_support::make_database("sqlite");
-  const auto [account, inbox] = db->write([](Tx& tx) { return account_and_inbox(tx); });
+  const auto ids_of_tenant = db->write([](Tx& tx) { return account_and_inbox(tx); });
+  const std::int64_t account = ids_of_tenant.first, inbox = ids_of_tenant.second;  // lambdas capture these
   std::vector<std::int64_t> ids;
   db->write([&](Tx& tx) {
     for (const char* word : {"alpha", "bravo", "charlie", "delta"}) {

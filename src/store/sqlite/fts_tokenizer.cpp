@@ -6,7 +6,6 @@
 #if defined(__SSE2__)
 #include <emmintrin.h>
 #endif
-#include <cstring>
 #include <new>
 #include <stdexcept>
 #include <string>
@@ -14,15 +13,15 @@
 namespace postroom::store {
 namespace {
 
-// One tokenizer instance: the inner unicode61 instance (for text with non-ASCII bytes) and, for every ASCII
-// byte, what unicode61 makes of it alone: 0 for a separator, else the byte it folds to. Read from unicode61
-// itself, so options such as tokenchars or separators give the same table.
 // unicode61 as FTS5 gave it: its functions and their user data.
 struct InnerModule {
   fts5_tokenizer functions{};
   void* user_data = nullptr;
 };
 
+// One tokenizer instance: the inner unicode61 instance (for text with non-ASCII bytes) and, for every ASCII
+// byte, what unicode61 makes of it alone. Read from unicode61 itself, so options such as tokenchars or
+// separators give the same table.
 struct FastTokenizer {
   fts5_tokenizer inner_module{};
   Fts5Tokenizer* inner = nullptr;

@@ -22,6 +22,10 @@ def free_port():
         return s.getsockname()[1]
 
 
+class PortTaken(AssertionError):
+    """The server exited because a port chosen for it was taken meanwhile."""
+
+
 class Installation:
     """One Postroom installation: its storage, and at most one running server."""
 
@@ -46,6 +50,16 @@ class Installation:
         return json.loads(out.stdout)
 
     def start(self, *extra):
+        # A free port can be taken by a parallel suite between free_port() and the server's bind: start again on
+        # other ports then (the ports a test chose itself stay as they are).
+        for attempt in range(4):
+            try:
+                return self._start_once(*extra)
+            except PortTaken:
+                if attempt == 3:
+                    raise
+
+    def _start_once(self, *extra):
         self.port = free_port()
         if "--sandbox-smtp" not in extra:
             # Servers of parallel suites must not compete for the default sandbox SMTP port.
@@ -68,14 +82,17 @@ class Installation:
 
     def wait_ready(self, timeout=30):
         deadline = time.time() + timeout
-        while time.time() < deadline:
+        while time.time() < deadline and (self.process is None or self.process.poll() is None):
             try:
                 if self.request("GET", "/readyz")[0] == 200:
                     return
             except OSError:
                 time.sleep(0.05)
         self.stderr.seek(0)
-        raise AssertionError("server did not become ready: " + self.stderr.read())
+        errors = self.stderr.read()
+        if self.process is not None and self.process.poll() is not None and "Address already in use" in errors:
+            raise PortTaken(errors)
+        raise AssertionError("server did not become ready: " + errors)
 
     def request(self, method, path, token=None, body=None, headers=None, raw_body=None):
         """Returns (status, parsed JSON or raw bytes, response headers as a dict)."""

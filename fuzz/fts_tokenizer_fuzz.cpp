@@ -48,15 +48,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     postroom::store::register_fast_tokenizer(opened);
     return opened;
   }();
-  static fts5_api* api = [] {
-    fts5_api* found = nullptr;
-    sqlite3_stmt* statement = nullptr;
-    sqlite3_prepare_v2(db, "SELECT fts5(?1)", -1, &statement, nullptr);
-    sqlite3_bind_pointer(statement, 1, &found, "fts5_api_ptr", nullptr);
-    sqlite3_step(statement);
-    sqlite3_finalize(statement);
-    return found;
-  }();
+  static fts5_api* api = postroom::store::fts5_api_of(db);
   static const Tokenizer fast = create(api, postroom::store::kFastTokenizerName);
   static const Tokenizer reference = create(api, "unicode61");
   if (run(fast, data, size) != run(reference, data, size)) __builtin_trap();

@@ -49,29 +49,29 @@ class Installation:
                              check=True, capture_output=True, text=True, timeout=60)
         return json.loads(out.stdout)
 
-    def start(self, *extra):
+    # Listeners on by default, each given a free port unless a test names one: servers of parallel suites must
+    # not compete for the default ports.
+    LISTENERS = ("--sandbox-smtp", "--smtp", "--smtp-bulk", "--sandbox-pop3")
+
+    def start(self, *extra, more_listeners=()):
+        """`more_listeners`: optional listeners (e.g. --sandbox-smtps) to give a free port too. The ports chosen
+        here are in `listener_ports`."""
         # A free port can be taken by a parallel suite between free_port() and the server's bind: start again on
         # other ports then (the ports a test chose itself stay as they are).
         for attempt in range(4):
             try:
-                return self._start_once(*extra)
+                return self._start_once(extra, more_listeners)
             except PortTaken:
                 if attempt == 3:
                     raise
 
-    def _start_once(self, *extra):
+    def _start_once(self, extra, more_listeners):
         self.port = free_port()
-        if "--sandbox-smtp" not in extra:
-            # Servers of parallel suites must not compete for the default sandbox SMTP port.
-            extra = ("--sandbox-smtp", f"127.0.0.1:{free_port()}", *extra)
-        # The same for the live-sending submission listeners.
-        if "--smtp" not in extra:
-            extra = ("--smtp", f"127.0.0.1:{free_port()}", *extra)
-        if "--smtp-bulk" not in extra:
-            extra = ("--smtp-bulk", f"127.0.0.1:{free_port()}", *extra)
-        # And for the sandbox POP3 listener, on by default too.
-        if "--sandbox-pop3" not in extra:
-            extra = ("--sandbox-pop3", f"127.0.0.1:{free_port()}", *extra)
+        self.listener_ports = {}
+        for flag in (*self.LISTENERS, *more_listeners):
+            if flag not in extra:
+                self.listener_ports[flag] = free_port()
+                extra = (flag, f"127.0.0.1:{self.listener_ports[flag]}", *extra)
         # Output goes to files: a full pipe would block the server's logging.
         self.stdout = open(os.path.join(self.tmp.name, f"stdout-{self.port}"), "w+")
         self.stderr = open(os.path.join(self.tmp.name, f"stderr-{self.port}"), "w+")

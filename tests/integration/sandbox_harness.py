@@ -13,7 +13,7 @@ import ssl
 import time
 import urllib.parse
 
-from postroom_harness import Installation, PortTaken, free_port
+from postroom_harness import Installation
 
 SHARED = os.environ.get("POSTROOM_SHARED", os.path.join(os.path.dirname(__file__), "..", "..", "..", "shared"))
 SDK_DIR = os.path.join(os.path.dirname(__file__), "..", "sdk")
@@ -35,18 +35,9 @@ class Sandbox:
         self.start()
 
     def start(self):
-        for attempt in range(4):  # new ports when one was taken by a parallel suite before the server bound it
-            self.smtp_port = free_port()
-            self.smtps_port = free_port() if self.smtps else None
-            args = ["--sandbox-smtp", f"127.0.0.1:{self.smtp_port}"]
-            if self.smtps:
-                args += ["--sandbox-smtps", f"127.0.0.1:{self.smtps_port}"]
-            try:
-                self.inst.start(*args, *self.extra)
-                break
-            except PortTaken:
-                if attempt == 3:
-                    raise
+        self.inst.start(*self.extra, more_listeners=("--sandbox-smtps",) if self.smtps else ())
+        self.smtp_port = self.inst.listener_ports["--sandbox-smtp"]
+        self.smtps_port = self.inst.listener_ports.get("--sandbox-smtps")
         for port in filter(None, (self.smtp_port, self.smtps_port)):
             deadline = time.time() + 10
             while True:

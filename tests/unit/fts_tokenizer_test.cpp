@@ -26,11 +26,8 @@ class Tokenizers {
   Tokenizers() {
     EXPECT_EQ(sqlite3_open(":memory:", &db_), SQLITE_OK);
     store::register_fast_tokenizer(db_);
-    sqlite3_stmt* statement = nullptr;
-    EXPECT_EQ(sqlite3_prepare_v2(db_, "SELECT fts5(?1)", -1, &statement, nullptr), SQLITE_OK);
-    sqlite3_bind_pointer(statement, 1, &api_, "fts5_api_ptr", nullptr);
-    sqlite3_step(statement);
-    sqlite3_finalize(statement);
+    api_ = store::fts5_api_of(db_);
+    EXPECT_NE(api_, nullptr);
   }
   ~Tokenizers() { sqlite3_close(db_); }
 

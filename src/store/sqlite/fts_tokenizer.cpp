@@ -160,6 +160,8 @@ int tokenize(Fts5Tokenizer* handle, void* context, int flags, const char* text, 
   }
 }
 
+}  // namespace
+
 fts5_api* fts5_api_of(sqlite3* db) {
   fts5_api* api = nullptr;
   sqlite3_stmt* statement = nullptr;
@@ -169,8 +171,6 @@ fts5_api* fts5_api_of(sqlite3* db) {
   sqlite3_finalize(statement);
   return api;
 }
-
-}  // namespace
 
 void register_fast_tokenizer(sqlite3* db) {
   fts5_api* api = fts5_api_of(db);

@@ -5,6 +5,7 @@
 #include <string>
 
 struct sqlite3;
+struct fts5_api;
 
 namespace postroom::store {
 
@@ -13,5 +14,8 @@ inline constexpr const char* kFastTokenizerName = "postroom_unicode61";
 
 // Registers the tokenizer on a connection (every connection that reads or writes the index needs it).
 void register_fast_tokenizer(sqlite3* db);
+
+// The connection's FTS5 API (tokenizers by name); nullptr when this SQLite has no FTS5.
+fts5_api* fts5_api_of(sqlite3* db);
 
 }  // namespace postroom::store

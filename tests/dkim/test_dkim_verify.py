@@ -3,6 +3,7 @@ served by a dnsmasq on a free loopback port and fetched with dnspython. Run with
 import os
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 import unittest
@@ -12,13 +13,12 @@ import dns.message
 import dns.query
 import dns.rdatatype
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "integration"))
+from postroom_harness import free_port  # noqa: E402
+
 TOOL = os.environ["POSTROOM_DKIM_SIGN_TOOL"]
 
 
-def free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def split255(value):

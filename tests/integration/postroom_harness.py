@@ -4,6 +4,7 @@ postgres:// URL, a fresh PostgreSQL database), bootstrap, serve on a free loopba
 import http.client
 import json
 import os
+import random
 import signal
 import socket
 import sqlite3
@@ -16,10 +17,31 @@ BIN = os.environ.get("POSTROOM_BIN", "build/postroom")
 DATABASE = os.environ.get("POSTROOM_TEST_DATABASE", "sqlite")
 
 
+def _ephemeral_low():
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            return int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
 def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A loopback port free for TCP and UDP, below the kernel's ephemeral range: a port bind(0) returned would be
+    in that range, where every outgoing connection on the machine (a browser, psql, an HTTP client) can take it
+    before the server binds it. Parallel suites picking the same port are rare and met by Installation.start."""
+    low = max(_ephemeral_low(), 2048)
+    rng = random.SystemRandom()
+    for _ in range(200):
+        port = rng.randrange(1024 + (low - 1024) // 4, low)
+        try:
+            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as tcp, \
+                    socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
+                tcp.bind(("127.0.0.1", port))
+                udp.bind(("127.0.0.1", port))
+            return port
+        except OSError:
+            continue
+    raise OSError("no free loopback port below the ephemeral range")
 
 
 class PortTaken(AssertionError):

@@ -85,21 +85,6 @@ RECEIVER_RECORDS = [
 
 # ---- DNS (the small helpers of test_sending_domains.py)
 
-def dns_port():
-    """A loopback port free for both TCP and UDP."""
-    for _ in range(50):
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as tcp:
-            tcp.bind(("127.0.0.1", 0))
-            port = tcp.getsockname()[1]
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
-            try:
-                udp.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-        return port
-    raise RuntimeError("no free loopback port")
-
-
 def split255(value):
     return [value[i:i + 255] for i in range(0, len(value), 255)] or [""]
 
@@ -123,7 +108,7 @@ class Dns:
     def __init__(self):
         self.tmp = tempfile.TemporaryDirectory(prefix="postroom-live-dns-")
         self.conf = os.path.join(self.tmp.name, "zones.conf")
-        self.port = dns_port()
+        self.port = free_port()
         self.zones = {"receivers": list(RECEIVER_RECORDS)}
         self.process = None
         self.reload()

@@ -16,7 +16,7 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from postroom_harness import Installation  # noqa: E402
+from postroom_harness import Installation, free_port  # noqa: E402
 
 DNSMASQ = shutil.which("dnsmasq") or "/usr/sbin/dnsmasq"
 ZONE = "dt.test"  # every test domain lives under it; dnsmasq answers NXDOMAIN for the rest of it
@@ -29,21 +29,6 @@ ISO = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,6})?Z$")
 TOKEN = re.compile(r"^[0-9a-f]{64}$")
 NOT_FOUND = {"error": "Not Found"}
 DENIED = (403, 404)  # another tenant's or another domain's object: refused or not even shown to exist
-
-
-def dns_port():
-    """A loopback port free for both TCP and UDP."""
-    for _ in range(50):
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as tcp:
-            tcp.bind(("127.0.0.1", 0))
-            port = tcp.getsockname()[1]
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
-            try:
-                udp.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-        return port
-    raise RuntimeError("no free loopback port")
 
 
 def split255(value):
@@ -63,7 +48,7 @@ class Dns:
         self.tmp = tempfile.TemporaryDirectory(prefix="postroom-dns-")
         self.conf = os.path.join(self.tmp.name, "zones.conf")
         self.log = os.path.join(self.tmp.name, "dnsmasq.log")
-        self.port = dns_port()
+        self.port = free_port()
         self.zones = {}  # domain name → dnsmasq lines
         self.process = None
         self.reload()
@@ -616,7 +601,7 @@ class Options(DomainTestCase):
         cls.dns = Dns()
         # The first server does not answer (nothing listens there): the second one must be asked.
         cls.srv = Server(cls.dns, "--dkim-ed25519", "--sending-ips", "192.0.2.10, 2001:db8::1",
-                         dns_server=f"127.0.0.1:{dns_port()},{cls.dns.server}")
+                         dns_server=f"127.0.0.1:{free_port()},{cls.dns.server}")
 
     @classmethod
     def tearDownClass(cls):

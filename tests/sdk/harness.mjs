@@ -2,7 +2,8 @@
 // POSTROOM_TEST_DATABASE is a postgres:// URL) and builds official, unmodified Mailtrap SDK clients whose
 // requests are redirected to it (WIRE-COMPATIBILITY §1.1, method 1: an interceptor on the client's axios).
 import { spawn, execFileSync } from "node:child_process";
-import { mkdtempSync, rmSync, openSync } from "node:fs";
+import dgram from "node:dgram";
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -14,15 +15,73 @@ export const { MailtrapClient } = require("mailtrap");
 const BIN = process.env.POSTROOM_BIN ?? "build/postroom";
 const DATABASE = process.env.POSTROOM_TEST_DATABASE ?? "sqlite";
 
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-    server.on("error", reject);
+function ephemeralLow() {
+  try {
+    return Number(readFileSync("/proc/sys/net/ipv4/ip_local_port_range", "utf8").trim().split(/\s+/)[0]) || 32768;
+  } catch {
+    return 32768;
+  }
+}
+
+const bindable = (socket, port) =>
+  new Promise((resolve) => {
+    socket.once("error", () => resolve(false));
+    const bound = () => (socket.close ? socket.close(() => resolve(true)) : resolve(true));
+    if (socket.listen) socket.listen(port, "127.0.0.1", bound);
+    else socket.bind(port, "127.0.0.1", bound);
   });
+
+// A loopback port free for TCP and UDP, below the kernel's ephemeral range: a port from listen(0) would be in that
+// range, where any outgoing connection on the machine (Chromium, psql, fetch) can take it before the server binds
+// it. Parallel suites picking the same port are rare and met by startPostroom's retry.
+export async function freePort() {
+  const low = Math.max(ephemeralLow(), 2048);
+  const first = 1024 + Math.floor((low - 1024) / 4);
+  for (let i = 0; i < 200; i++) {
+    const port = first + Math.floor(Math.random() * (low - first));
+    if ((await bindable(createServer(), port)) && (await bindable(dgram.createSocket("udp4"), port))) return port;
+  }
+  throw new Error("no free loopback port below the ephemeral range");
+}
+
+// Starts `postroom serve` on fresh ports and waits for /readyz; null when it exited because a port was taken.
+async function serveOnFreePorts(dir, dataDir, dbArgs, extraArgs) {
+  const port = await freePort();
+  // Its own sandbox SMTP port too: servers of parallel suites must not compete for the default 2525.
+  const smtpPort = await freePort();
+  const submissionPort = await freePort();
+  const bulkPort = await freePort();
+  const pop3Port = await freePort();
+  const logPath = path.join(dir, `server-${port}.log`);
+  const log = openSync(logPath, "w");
+  const child = spawn(
+    BIN,
+    [
+      "serve", "--data-dir", dataDir, ...dbArgs, "--http", `127.0.0.1:${port}`, "--sandbox-smtp", `127.0.0.1:${smtpPort}`,
+      "--smtp", `127.0.0.1:${submissionPort}`, "--smtp-bulk", `127.0.0.1:${bulkPort}`,
+      "--sandbox-pop3", `127.0.0.1:${pop3Port}`, ...extraArgs,
+    ],
+    { stdio: ["ignore", log, log] },
+  );
+  closeSync(log);
+  let exited = false;
+  child.once("exit", () => (exited = true));
+  const base = `http://127.0.0.1:${port}`;
+  for (let i = 0; ; i++) {
+    try {
+      if ((await fetch(`${base}/readyz`)).status === 200) break;
+    } catch {
+      // not listening yet
+    }
+    if (exited) {
+      const output = readFileSync(logPath, "utf8");
+      if (output.includes("Address already in use")) return null;
+      throw new Error(`postroom exited before it was ready:\n${output}`);
+    }
+    if (i > 600) throw new Error(`postroom did not become ready:\n${readFileSync(logPath, "utf8")}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return { child, base, smtpPort, submissionPort, bulkPort, pop3Port };
 }
 
 export async function startPostroom(extraArgs = []) {
@@ -38,32 +97,13 @@ export async function startPostroom(extraArgs = []) {
   const boot = JSON.parse(
     execFileSync(BIN, ["admin", "bootstrap", "--data-dir", dataDir, ...dbArgs, "--json"], { encoding: "utf8" }),
   );
-  const port = await freePort();
-  // Its own sandbox SMTP port too: servers of parallel suites must not compete for the default 2525.
-  const smtpPort = await freePort();
-  const submissionPort = await freePort();
-  const bulkPort = await freePort();
-  const pop3Port = await freePort();
-  const log = openSync(path.join(dir, "server.log"), "w");
-  const child = spawn(
-    BIN,
-    [
-      "serve", "--data-dir", dataDir, ...dbArgs, "--http", `127.0.0.1:${port}`, "--sandbox-smtp", `127.0.0.1:${smtpPort}`,
-      "--smtp", `127.0.0.1:${submissionPort}`, "--smtp-bulk", `127.0.0.1:${bulkPort}`,
-      "--sandbox-pop3", `127.0.0.1:${pop3Port}`, ...extraArgs,
-    ],
-    { stdio: ["ignore", log, log] },
-  );
-  const base = `http://127.0.0.1:${port}`;
-  for (let i = 0; ; i++) {
-    try {
-      if ((await fetch(`${base}/readyz`)).status === 200) break;
-    } catch {
-      // not listening yet
-    }
-    if (i > 300) throw new Error("postroom did not become ready");
-    await new Promise((r) => setTimeout(r, 50));
+  // A chosen port can still be taken by a parallel suite before the server binds it: start again on others.
+  let started;
+  for (let attempt = 0; !started; attempt++) {
+    started = await serveOnFreePorts(dir, dataDir, dbArgs, extraArgs);
+    if (!started && attempt === 3) throw new Error("postroom could not bind its ports");
   }
+  const { child, base, smtpPort, submissionPort, bulkPort, pop3Port } = started;
   return {
     base,
     boot,

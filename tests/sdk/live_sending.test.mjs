@@ -8,12 +8,12 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, chmodSync } from "node:fs";
-import { createServer, connect } from "node:net";
+import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { createRequire } from "node:module";
 import nodemailer from "nodemailer";
-import { startPostroom, sdkClient, api, MailtrapClient } from "./harness.mjs";
+import { startPostroom, sdkClient, api, freePort, MailtrapClient } from "./harness.mjs";
 
 const require = createRequire(import.meta.url);
 const { MailtrapTransport } = require("mailtrap");
@@ -31,17 +31,6 @@ let sinkDir;
 let smtpPort;
 let demo; // the demo sending domain
 let admin; // the bootstrap admin's address: the demo domain's allowed recipient
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.listen(0, "127.0.0.1", () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-    s.on("error", reject);
-  });
-}
 
 async function waitListening(port) {
   for (let i = 0; i < 200; i++) {

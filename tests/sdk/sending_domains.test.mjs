@@ -4,8 +4,7 @@
 // Mailtrap_SendingDomainsAPI and Mailtrap_CompanyInfoAPI).
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { createServer } from "node:net";
-import { startPostroom, sdkClient, api } from "./harness.mjs";
+import { startPostroom, sdkClient, api, freePort } from "./harness.mjs";
 
 let server;
 let boot;
@@ -13,19 +12,8 @@ let client;
 
 // Verification is not what this file tests: DNS checks (a GET schedules one) go to a loopback port nobody serves,
 // never to the machine's resolver.
-async function unusedPort() {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.listen(0, "127.0.0.1", () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-    s.on("error", reject);
-  });
-}
-
 before(async () => {
-  process.env.POSTROOM_DNS_SERVER = `127.0.0.1:${await unusedPort()}`;
+  process.env.POSTROOM_DNS_SERVER = `127.0.0.1:${await freePort()}`;
   server = await startPostroom();
   boot = server.boot;
   client = sdkClient(server, { token: boot.api_token, accountId: boot.account_id });

@@ -5,36 +5,14 @@ import { describe, test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { createConnection, createServer } from "node:net";
-import dgram from "node:dgram";
+import { createConnection } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { startServer, launchBrowser, signedInPage, screenshot, adminApi } from "./harness.mjs";
+import { startServer, launchBrowser, signedInPage, screenshot, adminApi, freePort } from "./harness.mjs";
 
 const ZONE = "lt.test";
 const HOSTNAME = `mta.${ZONE}`; // --sending-hostname: every CNAME target; dnsmasq knows it (host-record)
 const DOMAIN = `ui${Math.random().toString(16).slice(2, 8)}.${ZONE}`;
-
-// A loopback port free for both TCP and UDP.
-async function dnsPort() {
-  for (let i = 0; i < 50; i++) {
-    const port = await new Promise((resolve, reject) => {
-      const s = createServer();
-      s.listen(0, "127.0.0.1", () => {
-        const { port } = s.address();
-        s.close(() => resolve(port));
-      });
-      s.on("error", reject);
-    });
-    const free = await new Promise((resolve) => {
-      const u = dgram.createSocket("udp4");
-      u.once("error", () => resolve(false));
-      u.bind(port, "127.0.0.1", () => u.close(() => resolve(true)));
-    });
-    if (free) return port;
-  }
-  throw new Error("no free loopback port");
-}
 
 const quoted = (part) => `"${part.replace(/\\/g, "\\\\").replace(/"/g, '\\"')}"`;
 function dnsLine(record) {
@@ -102,7 +80,7 @@ describe("Sending Domains UI", () => {
   const A = () => `/api/accounts/${server.boot.account_id}`;
 
   before(async () => {
-    const port = await dnsPort();
+    const port = await freePort();
     dns = new Dns(port);
     await dns.publish([]); // the zone is served from the start: the domain's records are simply missing
     server = await startServer(["--dns-server", `127.0.0.1:${port}`, "--sending-hostname", HOSTNAME]);

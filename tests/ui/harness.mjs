@@ -9,14 +9,14 @@ import { mkdirSync } from "node:fs";
 import { createRequire } from "node:module";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { startPostroom } from "../sdk/harness.mjs";
+import { startPostroom, freePort } from "../sdk/harness.mjs";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const webDir = path.resolve(here, "../../web");
 const require = createRequire(path.join(webDir, "package.json"));
 const { chromium } = require("playwright-core");
 
-export { startPostroom };
+export { startPostroom, freePort };
 
 export async function startServer(extraArgs = []) {
   const server = await startPostroom(extraArgs);
@@ -54,6 +54,10 @@ export async function launchBrowser() {
       "--disable-background-networking",
       "--disable-component-update",
       "--disable-sync",
+      // Sandboxed iframes in the renderer of their page: when each gets a process of its own, playwright sometimes
+      // misses the frame's attach (window.frames has it, page.frames() never does) if its src changes quickly under
+      // load, as the template preview's does. The sandbox itself (no scripts, opaque origin) is enforced either way.
+      "--disable-features=IsolateSandboxedIframes",
     ],
   });
 }

@@ -39,19 +39,49 @@ inline bool peer_gone(const error_code& ec) {
          ec == asio::error::operation_aborted || ec == ssl::error::stream_truncated;
 }
 
+// A connection's deadline, enforced by `watchdog`. Arming it only writes a time: a session arms it for every read
+// and write, several times per message, and moving an asio timer each time cost a cancellation, a wake-up of the
+// watchdog and often a timerfd_settime system call. The timer moves only when a new deadline is earlier than the
+// watchdog's next wake-up; the watchdog wakes at the deadline or after kRecheck, whichever is first, so that a
+// deadline armed later for kRecheck or more never needs the timer.
+class Deadline {
+ public:
+  using Clock = asio::steady_timer::clock_type;
+  static constexpr auto kRecheck = std::chrono::seconds(30);
+
+  explicit Deadline(const asio::any_io_executor& executor) : timer_(executor) {}
+
+  void arm(Clock::duration timeout) {
+    due_ = Clock::now() + timeout;
+    if (due_ < timer_.expiry()) timer_.expires_at(due_);  // wakes the watchdog to wait for the earlier time
+  }
+  void disarm() { due_ = Clock::time_point::max(); }
+  bool passed() const { return due_ <= Clock::now(); }
+  void cancel() { timer_.cancel(); }  // the connection is closing: ends the watchdog's wait
+
+  // Waits until the deadline or the next recheck, or until cancelled or moved earlier.
+  awaitable<void> wait() {
+    const auto now = Clock::now();
+    timer_.expires_at(due_ - now > kRecheck ? now + kRecheck : due_);
+    co_await timer_.async_wait(as_tuple);
+  }
+
+ private:
+  asio::steady_timer timer_;
+  Clock::time_point due_ = Clock::time_point::max();
+};
+
 // One connection's transport and timers, shared by the session coroutine and its watchdog; touched only on the
 // connection's io_context thread, except `session` while a backend call runs on a worker (the coroutine waits).
 template <class Session, class Listener, std::size_t BufferSize>
 struct Connection {
   Connection(tcp::socket s, const Listener& l)
-      : socket(std::move(s)), listener(l), deadline(socket.get_executor()), pause(socket.get_executor()) {
-    disarm();
-  }
+      : socket(std::move(s)), listener(l), deadline(socket.get_executor()), pause(socket.get_executor()) {}
 
   tcp::socket socket;  // moved into `tls` when the connection is encrypted
   std::unique_ptr<ssl::stream<tcp::socket>> tls;
   const Listener& listener;
-  asio::steady_timer deadline;
+  Deadline deadline;
   asio::steady_timer pause;  // a wait between steps (POP3's delay after a failed login); close() ends it
   std::unique_ptr<Session> session;
   std::string client_ip;
@@ -64,8 +94,8 @@ struct Connection {
 
   tcp::socket& lowest() { return tls ? tls->next_layer() : socket; }
 
-  void arm(std::chrono::steady_clock::duration timeout) { deadline.expires_after(timeout); }
-  void disarm() { deadline.expires_at(asio::steady_timer::time_point::max()); }
+  void arm(std::chrono::steady_clock::duration timeout) { deadline.arm(timeout); }
+  void disarm() { deadline.disarm(); }
 
   awaitable<std::tuple<error_code, std::size_t>> read_some() {
     if (tls) co_return co_await tls->async_read_some(asio::buffer(buffer), as_tuple);
@@ -169,14 +199,13 @@ struct Connection {
   }
 };
 
-// Cancels the pending socket operation when the deadline passes. Re-arming the timer wakes it early; it exits
-// once the connection is closed.
+// Cancels the pending socket operation when the deadline passes; exits once the connection is closed.
 template <class C>
 awaitable<void> watchdog(std::shared_ptr<C> connection) {
   while (!connection->closed) {
-    co_await connection->deadline.async_wait(as_tuple);
+    co_await connection->deadline.wait();
     if (connection->closed) co_return;
-    if (connection->deadline.expiry() <= asio::steady_timer::clock_type::now()) {
+    if (connection->deadline.passed()) {
       connection->timed_out = true;
       connection->disarm();
       error_code ignored;

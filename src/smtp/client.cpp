@@ -205,12 +205,12 @@ struct ReadResult {
 
 // One TCP connection, optionally wrapped in TLS. Touched only on its io_context's thread.
 struct Connection {
-  explicit Connection(asio::io_context& c) : context(c), socket(c), deadline(c) { disarm(); }
+  explicit Connection(asio::io_context& c) : context(c), socket(c), deadline(c.get_executor()) {}
 
   asio::io_context& context;
   tcp::socket socket;  // moved into `tls` once encrypted
   std::unique_ptr<ssl::stream<tcp::socket>> tls;
-  asio::steady_timer deadline;
+  stream_server::Deadline deadline;
   std::string input;  // received, not yet parsed
   std::array<char, kReadChunk> buffer{};
   Extensions ext;
@@ -229,9 +229,9 @@ struct Connection {
 
   void arm(Duration timeout) {
     timed_out = false;
-    deadline.expires_after(timeout);
+    deadline.arm(timeout);
   }
-  void disarm() { deadline.expires_at(asio::steady_timer::time_point::max()); }
+  void disarm() { deadline.disarm(); }
 
   void close() {
     closed = true;

@@ -436,6 +436,24 @@ class SmtpServerLifecycleTest(RawMixin, unittest.TestCase):
         finally:
             server.close()
 
+    def test_command_timeout_starts_again_with_each_command(self):
+        # Each command moves the deadline later: the watchdog, woken at the old one, must wait for the new one.
+        server = TestServer("--command-timeout", "2")
+        try:
+            raw = self.raw(server.ports["plain"])
+            self.assertEqual(raw.reply()[0], 220)
+            started = time.time()
+            for _ in range(4):
+                time.sleep(1.2)
+                raw.send("NOOP\r\n")
+                self.assertEqual(raw.reply()[0], 250)
+            self.assertGreater(time.time() - started, 4.5)  # well past the first deadline, still served
+            self.assertEqual(raw.reply(), (421, ["421 4.4.2 postroom.test Error: timeout exceeded"]))
+            self.assertLess(time.time() - started, 4.8 + 2 + 1.5)
+            self.assertTrue(raw.closed())
+        finally:
+            server.close()
+
     def test_connections_per_ip(self):
         server = TestServer("--max-connections-per-ip", "2")
         try:

@@ -73,6 +73,7 @@ class Connection final : public Tx {
 
   Rows query(std::string_view sql, const Params& params) override {
     sqlite3_stmt* stmt = prepare(sql, params);
+    const Unbind unbind{stmt};
     Rows rows;
     while (true) {
       const int rc = sqlite3_step(stmt);
@@ -85,20 +86,18 @@ class Connection final : public Tx {
       } else if (rc == SQLITE_DONE) {
         break;
       } else {
-        sqlite3_reset(stmt);
         throw SqliteError(db_, "query failed");
       }
     }
-    sqlite3_reset(stmt);
     return rows;
   }
 
   std::int64_t execute(std::string_view sql, const Params& params) override {
     sqlite3_stmt* stmt = prepare(sql, params);
+    const Unbind unbind{stmt};
     int rc;
     while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
     }
-    sqlite3_reset(stmt);
     if (rc != SQLITE_DONE) throw SqliteError(db_, "statement failed");
     return sqlite3_changes(db_);
   }
@@ -106,11 +105,20 @@ class Connection final : public Tx {
   Dialect dialect() const override { return Dialect::sqlite; }
 
  private:
+  // Parameters are bound without a copy (SQLITE_STATIC: a message body is bound as it is), so a cached statement
+  // must let go of them before the caller's Params do: reset and unbound when the call ends, however it ends.
+  struct Unbind {
+    sqlite3_stmt* stmt;
+    ~Unbind() {
+      sqlite3_reset(stmt);
+      sqlite3_clear_bindings(stmt);
+    }
+  };
+
   sqlite3_stmt* prepare(std::string_view sql, const Params& params) {
     sqlite3_stmt* stmt = nullptr;
     if (auto it = statements_.find(sql); it != statements_.end()) {
       stmt = it->second;
-      sqlite3_clear_bindings(stmt);
     } else {
       std::string key(sql);
       if (sqlite3_prepare_v3(db_, key.c_str(), static_cast<int>(key.size()), SQLITE_PREPARE_PERSISTENT, &stmt,
@@ -131,11 +139,15 @@ class Connection final : public Tx {
       } else if (auto p = std::get_if<double>(&v)) {
         rc = sqlite3_bind_double(stmt, index, *p);
       } else if (auto p = std::get_if<std::string>(&v)) {
-        rc = sqlite3_bind_text64(stmt, index, p->data(), p->size(), SQLITE_TRANSIENT, SQLITE_UTF8);
+        rc = sqlite3_bind_text64(stmt, index, p->data(), p->size(), SQLITE_STATIC, SQLITE_UTF8);
       } else if (auto p = std::get_if<Blob>(&v)) {
-        rc = sqlite3_bind_blob64(stmt, index, p->bytes.data(), p->bytes.size(), SQLITE_TRANSIENT);
+        rc = sqlite3_bind_blob64(stmt, index, p->bytes.data(), p->bytes.size(), SQLITE_STATIC);
       }
-      if (rc != SQLITE_OK) throw SqliteError(db_, "bind failed");
+      if (rc != SQLITE_OK) {
+        SqliteError error(db_, "bind failed");
+        sqlite3_clear_bindings(stmt);
+        throw error;
+      }
     }
     return stmt;
   }

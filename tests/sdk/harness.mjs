@@ -26,7 +26,7 @@ function ephemeralLow() {
 const bindable = (socket, port) =>
   new Promise((resolve) => {
     socket.once("error", () => resolve(false));
-    const bound = () => (socket.close ? socket.close(() => resolve(true)) : resolve(true));
+    const bound = () => socket.close(() => resolve(true));
     if (socket.listen) socket.listen(port, "127.0.0.1", bound);
     else socket.bind(port, "127.0.0.1", bound);
   });

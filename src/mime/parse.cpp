@@ -7,6 +7,7 @@
 #include <exception>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <unordered_set>
 
@@ -104,11 +105,14 @@ const char* warning_name(GMimeParserWarning code) {
 struct WarningSink {
   std::vector<std::string>* problems;
   std::size_t dropped = 0;
+  // Set while GMime reads a header section alone, whose part it then finds without content.
+  bool header_section_only = false;
 };
 constexpr std::size_t kMaxProblems = 100;
 
 void on_parser_warning(gint64 offset, GMimeParserWarning code, const gchar* item, gpointer user_data) {
   auto* sink = static_cast<WarningSink*>(user_data);
+  if (sink->header_section_only && code == GMIME_WARN_PART_WITHOUT_CONTENT) return;
   if (sink->problems->size() >= kMaxProblems) {
     ++sink->dropped;
     return;
@@ -143,23 +147,56 @@ ParserOptionsPtr make_options(WarningSink* sink) {
   return options;
 }
 
-GObjectPtr<GMimeMessage> construct(std::string_view raw, GMimeParserOptions* options) {
-  GObjectPtr<GMimeStream> stream(g_mime_stream_mem_new_with_buffer(raw.data(), raw.size()));
+// The message bytes lent to GMime without a copy (g_mime_stream_mem_new_with_buffer copies the whole message): a
+// byte array over `raw` that its stream, and every substream the parser cuts from it, reads but does not own.
+class BorrowedBytes {
+ public:
+  explicit BorrowedBytes(std::string_view raw)
+      : array_(g_byte_array_new_take(reinterpret_cast<guint8*>(const_cast<char*>(raw.data())), raw.size())) {}
+  ~BorrowedBytes() { g_byte_array_free(array_, FALSE); }  // FALSE: the bytes are the caller's
+  BorrowedBytes(const BorrowedBytes&) = delete;
+  BorrowedBytes& operator=(const BorrowedBytes&) = delete;
+  GByteArray* get() const { return array_; }
+
+ private:
+  GByteArray* array_;
+};
+
+// A parsed message and the bytes it reads from; the message (and every stream it holds) goes first.
+struct Constructed {
+  std::unique_ptr<BorrowedBytes> bytes;
+  GObjectPtr<GMimeMessage> message;
+
+  Constructed() = default;
+  Constructed(Constructed&&) noexcept = default;
+  Constructed& operator=(Constructed&& other) noexcept {
+    message = std::move(other.message);  // the old message before the bytes it may read
+    bytes = std::move(other.bytes);
+    return *this;
+  }
+};
+
+Constructed construct(std::string_view raw, GMimeParserOptions* options) {
+  Constructed out;
+  out.bytes = std::make_unique<BorrowedBytes>(raw);
+  GObjectPtr<GMimeStream> stream(g_mime_stream_mem_new_with_byte_array(out.bytes->get()));
+  g_mime_stream_mem_set_owner(GMIME_STREAM_MEM(stream.get()), FALSE);
   GObjectPtr<GMimeParser> parser(g_mime_parser_new_with_stream(stream.get()));
   g_mime_parser_set_format(parser.get(), GMIME_FORMAT_MESSAGE);
-  return GObjectPtr<GMimeMessage>(g_mime_parser_construct_message(parser.get(), options));
+  out.message.reset(g_mime_parser_construct_message(parser.get(), options));
+  return out;
 }
 
 // GMime gives up when the very first line is not a header. A message indented by whitespace is still
 // readable without the indentation.
-GObjectPtr<GMimeMessage> construct_lenient(std::string_view raw, GMimeParserOptions* options) {
-  GObjectPtr<GMimeMessage> message = construct(raw, options);
-  if (message) return message;
+Constructed construct_lenient(std::string_view raw, GMimeParserOptions* options) {
+  Constructed constructed = construct(raw, options);
+  if (constructed.message) return constructed;
   const std::size_t start = raw.find_first_not_of(" \t");
   if (start != 0 && start != std::string_view::npos && raw[start] != '\r' && raw[start] != '\n') {
-    message = construct(raw.substr(start), options);
+    constructed = construct(raw.substr(start), options);
   }
-  return message;
+  return constructed;
 }
 
 void collect_addresses(InternetAddressList* list, std::vector<Address>& out, int depth = 0) {
@@ -239,6 +276,12 @@ class TreeWalker {
   TreeWalker(ParsedMessage& out, const ParseOptions& options, std::optional<std::size_t> wanted_attachment)
       : out_(out), options_(options), wanted_(wanted_attachment) {}
 
+  // The content of `part`, when GMime read only its headers (a single-part message).
+  void set_content(GMimePart* part, std::string_view content) {
+    given_part_ = part;
+    given_content_ = content;
+  }
+
   void walk(GMimeObject* object, std::size_t depth) {
     if (!object || stopped_) return;
     if (depth > options_.max_depth) {
@@ -278,7 +321,7 @@ class TreeWalker {
       // message) is body text a client would show inline; it is not listed as an attachment.
       return;
     }
-    add_attachment(object, [part] { return decoded_content(part); });
+    add_attachment(object, [this, part] { return content_of(part); });
   }
 
   std::optional<std::string> found;
@@ -314,8 +357,12 @@ class TreeWalker {
     out_.attachments.push_back(std::move(info));
   }
 
+  std::string content_of(GMimePart* part) const {
+    return part == given_part_ ? std::string(given_content_) : decoded_content(part);
+  }
+
   std::string text_of(GMimePart* part) {
-    std::string bytes = decoded_content(part);
+    std::string bytes = content_of(part);
     const char* charset = g_mime_object_get_content_type_parameter(GMIME_OBJECT(part), "charset");
     // What to_utf8() returns unchanged, without its byte-by-byte validation and copy.
     if (utf8_compatible(charset) && plain_ascii(bytes)) return bytes;
@@ -337,6 +384,8 @@ class TreeWalker {
   ParsedMessage& out_;
   const ParseOptions& options_;
   std::optional<std::size_t> wanted_;
+  GMimePart* given_part_ = nullptr;
+  std::string_view given_content_;
   std::size_t next_index_ = 0;
   std::size_t parts_seen_ = 0;
   bool stopped_ = false;
@@ -356,11 +405,62 @@ void read_headers(GMimeObject* object, ParsedMessage& out) {
   }
 }
 
+// Just past the blank line that ends the header section; nullopt without one, or when the message starts blank.
+std::optional<std::size_t> header_section_end(std::string_view raw) {
+  for (std::size_t lf = raw.find('\n'); lf != std::string_view::npos; lf = raw.find('\n', lf + 1)) {
+    if (lf == 0 || (lf == 1 && raw[0] == '\r')) return std::nullopt;
+    if (lf + 1 < raw.size() && raw[lf + 1] == '\n') return lf + 2;
+    if (lf + 2 < raw.size() && raw[lf + 1] == '\r' && raw[lf + 2] == '\n') return lf + 3;
+  }
+  return std::nullopt;
+}
+
+// The message's only part when GMime, given the header section alone, made one leaf part whose (empty) content
+// needs no decoding: then the rest of the message is that content byte for byte.
+GMimePart* single_identity_part(GMimeMessage* message) {
+  GMimeObject* top = g_mime_message_get_mime_part(message);
+  if (!top || !GMIME_IS_PART(top)) return nullptr;
+  auto* part = GMIME_PART(top);
+  switch (g_mime_part_get_content_encoding(part)) {
+    case GMIME_CONTENT_ENCODING_DEFAULT:
+    case GMIME_CONTENT_ENCODING_7BIT:
+    case GMIME_CONTENT_ENCODING_8BIT:
+    case GMIME_CONTENT_ENCODING_BINARY:
+      break;
+    default:
+      return nullptr;
+  }
+  GMimeDataWrapper* wrapper = g_mime_part_get_content(part);
+  GMimeStream* content = wrapper ? g_mime_data_wrapper_get_stream(wrapper) : nullptr;
+  if (!content || g_mime_stream_length(content) != 0) return nullptr;  // GMime ended the headers elsewhere
+  return part;
+}
+
 void parse_into(std::string_view raw, const ParseOptions& options, ParsedMessage& out) {
   ensure_gmime_initialized();
   WarningSink sink{&out.problems};
   ParserOptionsPtr parser_options = make_options(&sink);
-  GObjectPtr<GMimeMessage> message = construct_lenient(raw, parser_options.get());
+  Constructed constructed;
+  GMimePart* single_part = nullptr;
+  std::string_view single_part_content;
+  if (options.single_part_shortcut) {
+    const std::optional<std::size_t> end = header_section_end(raw);
+    if (end && *end < raw.size()) {
+      sink.header_section_only = true;
+      constructed = construct(raw.substr(0, *end), parser_options.get());
+      sink.header_section_only = false;
+      if (constructed.message) single_part = single_identity_part(constructed.message.get());
+      if (single_part) {
+        single_part_content = raw.substr(*end);
+      } else {
+        constructed = {};
+        out.problems.clear();
+        sink.dropped = 0;
+      }
+    }
+  }
+  if (!constructed.message) constructed = construct_lenient(raw, parser_options.get());
+  GMimeMessage* const message = constructed.message.get();
   if (!message) {
     // Anything GMime cannot read as a message is kept as a plain-text body so nothing is lost.
     out.problems.push_back("no header section; the whole message is kept as text");
@@ -368,24 +468,24 @@ void parse_into(std::string_view raw, const ParseOptions& options, ParsedMessage
     out.text_body_size = out.text_body->size();
     return;
   }
-  auto* object = GMIME_OBJECT(message.get());
+  auto* object = GMIME_OBJECT(message);
   read_headers(object, out);
   // GMime keeps the top-level Content-* headers on the message's MIME part, not on the message itself.
-  if (GMimeObject* top = g_mime_message_get_mime_part(message.get())) read_headers(top, out);
+  if (GMimeObject* top = g_mime_message_get_mime_part(message)) read_headers(top, out);
 
-  std::vector<Address> from = addresses_of(message.get(), GMIME_ADDRESS_TYPE_FROM);
+  std::vector<Address> from = addresses_of(message, GMIME_ADDRESS_TYPE_FROM);
   if (!from.empty()) out.from = from.front();
-  out.sender = addresses_of(message.get(), GMIME_ADDRESS_TYPE_SENDER);
-  out.reply_to = addresses_of(message.get(), GMIME_ADDRESS_TYPE_REPLY_TO);
-  out.to = addresses_of(message.get(), GMIME_ADDRESS_TYPE_TO);
-  out.cc = addresses_of(message.get(), GMIME_ADDRESS_TYPE_CC);
-  out.bcc = addresses_of(message.get(), GMIME_ADDRESS_TYPE_BCC);
-  out.subject = text::to_valid_utf8(text::trim(safe(g_mime_message_get_subject(message.get()))));
-  out.message_id = text::to_valid_utf8(safe(g_mime_message_get_message_id(message.get())));
+  out.sender = addresses_of(message, GMIME_ADDRESS_TYPE_SENDER);
+  out.reply_to = addresses_of(message, GMIME_ADDRESS_TYPE_REPLY_TO);
+  out.to = addresses_of(message, GMIME_ADDRESS_TYPE_TO);
+  out.cc = addresses_of(message, GMIME_ADDRESS_TYPE_CC);
+  out.bcc = addresses_of(message, GMIME_ADDRESS_TYPE_BCC);
+  out.subject = text::to_valid_utf8(text::trim(safe(g_mime_message_get_subject(message))));
+  out.message_id = text::to_valid_utf8(safe(g_mime_message_get_message_id(message)));
   out.in_reply_to = text::to_valid_utf8(text::trim(safe(g_mime_object_get_header(object, "In-Reply-To"))));
   out.x_mailer = text::to_valid_utf8(text::trim(safe(g_mime_object_get_header(object, "X-Mailer"))));
   if (g_mime_object_get_header(object, "Date")) {
-    if (GDateTime* date = g_mime_message_get_date(message.get())) {
+    if (GDateTime* date = g_mime_message_get_date(message)) {
       out.date = g_date_time_to_unix(date);
     } else {
       out.problems.push_back("unparseable Date header");
@@ -394,7 +494,8 @@ void parse_into(std::string_view raw, const ParseOptions& options, ParsedMessage
   if (!out.from) out.problems.push_back("no From address");
 
   TreeWalker walker(out, options, std::nullopt);
-  walker.walk(g_mime_message_get_mime_part(message.get()), 0);
+  if (single_part) walker.set_content(single_part, single_part_content);
+  walker.walk(g_mime_message_get_mime_part(message), 0);
   if (out.text_body) out.text_body_size = out.text_body->size();
   if (out.html_body) out.html_body_size = out.html_body->size();
   if (sink.dropped) out.problems.push_back(std::to_string(sink.dropped) + " more parser warnings not shown");
@@ -417,12 +518,12 @@ std::optional<std::string> attachment_content(std::string_view raw, std::size_t 
   try {
     ensure_gmime_initialized();
     ParserOptionsPtr parser_options = make_options(nullptr);
-    GObjectPtr<GMimeMessage> message = construct_lenient(raw, parser_options.get());
-    if (!message) return std::nullopt;
+    const Constructed constructed = construct_lenient(raw, parser_options.get());
+    if (!constructed.message) return std::nullopt;
     ParsedMessage scratch;
     ParseOptions options;
     TreeWalker walker(scratch, options, index);
-    walker.walk(g_mime_message_get_mime_part(message.get()), 0);
+    walker.walk(g_mime_message_get_mime_part(constructed.message.get()), 0);
     return std::move(walker.found);
   } catch (const std::exception&) {
     return std::nullopt;

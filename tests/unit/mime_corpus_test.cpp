@@ -141,3 +141,95 @@ TEST(MimeCorpus, WellFormedMessagesMatchPythonEmail) {
   }
   EXPECT_GT(compared, 60u);
 }
+
+namespace {
+
+// Every field of the summary, so two parses can be compared whole.
+std::string describe(const ParsedMessage& m) {
+  std::ostringstream out;
+  const auto addresses = [&](const char* label, const std::vector<Address>& list) {
+    out << label << ":";
+    for (const Address& a : list) out << " [" << a.name << "|" << a.email << "]";
+    out << "\n";
+  };
+  out << "from: " << (m.from ? m.from->name + "|" + m.from->email : "-") << "\n";
+  addresses("to", m.to);
+  addresses("cc", m.cc);
+  addresses("bcc", m.bcc);
+  addresses("reply_to", m.reply_to);
+  addresses("sender", m.sender);
+  out << "subject: " << m.subject << "\ndate: " << (m.date ? std::to_string(*m.date) : "-")
+      << "\nmessage_id: " << m.message_id << "\nin_reply_to: " << m.in_reply_to << "\nx_mailer: " << m.x_mailer
+      << "\nsize: " << m.size << "\ntext: " << (m.text_body ? *m.text_body : "-") << " (" << m.text_body_size
+      << ")\nhtml: " << (m.html_body ? *m.html_body : "-") << " (" << m.html_body_size << ")\n";
+  for (const AttachmentInfo& a : m.attachments)
+    out << "attachment " << a.index << ": " << a.filename << "|" << a.content_type << "|" << a.content_id << "|"
+        << a.disposition << "|" << a.transfer_encoding << "|" << a.size << "|" << (a.content ? *a.content : "-")
+        << "\n";
+  for (const Header& h : m.headers) out << "header: " << h.name << ": " << h.value << "\n";
+  for (const std::string& p : m.problems) out << "problem: " << p << "\n";
+  return out.str();
+}
+
+void expect_shortcut_changes_nothing(const std::string& raw, const std::string& label) {
+  ParseOptions whole;
+  whole.single_part_shortcut = false;
+  whole.keep_attachment_content = true;
+  ParseOptions shortcut = whole;
+  shortcut.single_part_shortcut = true;
+  EXPECT_EQ(describe(parse_message(raw, shortcut)), describe(parse_message(raw, whole))) << label;
+}
+
+std::string with_lf_endings(std::string raw) {
+  std::string out;
+  for (std::size_t i = 0; i < raw.size(); ++i)
+    if (!(raw[i] == '\r' && i + 1 < raw.size() && raw[i + 1] == '\n')) out += raw[i];
+  return out;
+}
+
+}  // namespace
+
+// GMime reads only the header section of a single-part message with an identity transfer encoding and the body
+// is taken as it is (ParseOptions::single_part_shortcut). The summary must be the one a whole parse gives, for
+// every corpus file (and its LF-only form) and for single-part shapes the corpus has few of.
+TEST(MimeCorpus, SinglePartShortcutGivesTheSameSummaryAsAWholeParse) {
+  for (const fs::path& path : corpus_files()) {
+    const std::string raw = read_file(path);
+    expect_shortcut_changes_nothing(raw, path.string());
+    expect_shortcut_changes_nothing(with_lf_endings(raw), path.string() + " (LF endings)");
+  }
+  const std::string head =
+      "From: \"Ann Example\" <ann@example.com>\r\nTo: bob@example.com, Carl <carl@example.org>\r\n"
+      "Subject: Hello\r\n  folded =?utf-8?q?w=C3=B6rld?=\r\nDate: Tue, 1 Dec 2026 10:00:00 +0100\r\n"
+      "Message-ID: <id-1@example.com>\r\n";
+  const std::vector<std::pair<std::string, std::string>> shapes = {
+      {"no MIME headers", head + "\r\nplain body\r\n"},
+      {"text/plain 8bit latin-1", head + "Content-Type: text/plain; charset=iso-8859-1\r\nContent-Transfer-Encoding: "
+                                         "8bit\r\n\r\ncaf\xe9\r\n"},
+      {"text/html 7bit", head + "Content-Type: text/html\r\nContent-Transfer-Encoding: 7bit\r\n\r\n<p>Hi</p>\r\n"},
+      {"named binary part", head + "Content-Type: application/octet-stream; name=\"a.bin\"\r\nContent-Transfer-"
+                                   "Encoding: binary\r\nContent-Disposition: attachment; filename=\"a.bin\"\r\n\r\n"
+                                   "\x01\x02\r\n\x03"},
+      {"boundary-like lines in a single part", head + "Content-Type: text/plain\r\n\r\n--b\r\nnot a part\r\n--b--\r\n"},
+      {"multipart without boundary", head + "Content-Type: multipart/mixed\r\n\r\n--x\r\nbody\r\n"},
+      {"quoted-printable", head + "Content-Type: text/plain\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n"
+                                  "a=3Db=\r\nc\r\n"},
+      {"unknown encoding", head + "Content-Transfer-Encoding: x-unknown\r\n\r\nbody\r\n"},
+      {"line without a colon in the headers",
+       "From: a@example.com\r\nnot a header line\r\nTo: b@example.com\r\n\r\n"
+       "body\r\n"},
+      {"8-bit header text", "From: J\xc3\xb6rg <j@example.com>\r\nSubject: gr\xfc\xdf\r\n\r\nbody\r\n"},
+      {"empty body", head + "\r\n"},
+      {"no blank line", head},
+      {"blank first line", "\r\nFrom: a@example.com\r\n\r\nbody\r\n"},
+      {"indented first line", "  From: a@example.com\r\n\r\nbody\r\n"},
+      {"mbox From line", "From a@example.com Tue Dec  1 10:00:00 2026\r\nFrom: a@example.com\r\n\r\nbody\r\n"},
+      {"message/rfc822", head + "Content-Type: message/rfc822\r\n\r\nFrom: inner@example.com\r\n\r\ninner\r\n"},
+      {"duplicated Content-Type", head + "Content-Type: text/html\r\nContent-Type: text/plain\r\n\r\nbody\r\n"},
+      {"bare CR line endings", "From: a@example.com\rTo: b@example.com\r\r\nbody\r\n"},
+  };
+  for (const auto& [label, raw] : shapes) {
+    expect_shortcut_changes_nothing(raw, label);
+    expect_shortcut_changes_nothing(with_lf_endings(raw), label + " (LF endings)");
+  }
+}

@@ -4,10 +4,12 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <cstring>
 #include <deque>
 #include <exception>
 #include <filesystem>
 #include <future>
+#include <limits>
 #include <mutex>
 #include <stdexcept>
 #include <thread>
@@ -139,7 +141,12 @@ class Connection final : public Tx {
       } else if (auto p = std::get_if<double>(&v)) {
         rc = sqlite3_bind_double(stmt, index, *p);
       } else if (auto p = std::get_if<std::string>(&v)) {
-        rc = sqlite3_bind_text64(stmt, index, p->data(), p->size(), SQLITE_STATIC, SQLITE_UTF8);
+        // Bound as NUL-terminated (length -1 finds the terminator a std::string keeps) when the text has no NUL
+        // of its own: then sqlite3_value_text, the full-text tokenizer's input, reads it in place instead of
+        // copying the whole body to append a terminator.
+        rc = p->size() < std::numeric_limits<int>::max() && std::memchr(p->data(), 0, p->size()) == nullptr
+                 ? sqlite3_bind_text(stmt, index, p->c_str(), -1, SQLITE_STATIC)
+                 : sqlite3_bind_text64(stmt, index, p->data(), p->size(), SQLITE_STATIC, SQLITE_UTF8);
       } else if (auto p = std::get_if<Blob>(&v)) {
         rc = sqlite3_bind_blob64(stmt, index, p->bytes.data(), p->bytes.size(), SQLITE_STATIC);
       }

@@ -22,7 +22,7 @@ done
 packages=(build-essential cmake ninja-build pkg-config ccache
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
   libssl-dev libsqlite3-dev libpq-dev libspdlog-dev libfmt-dev libcli11-dev
-  libgmime-3.0-dev libxml2-dev libzstd-dev libmodest-dev libc-ares-dev libjemalloc-dev
+  libgmime-3.0-dev libxml2-dev libzstd-dev liblz4-dev libmodest-dev libc-ares-dev libjemalloc-dev
   nodejs npm)
 if [ $want_test = 1 ]; then
   packages+=(libgtest-dev libgmock-dev postgresql-15 clang-14 libclang-rt-14-dev libfuzzer-14-dev python3 python3-yaml swaks libnet-ssleay-perl libdigest-hmac-perl curl

@@ -188,7 +188,7 @@ void MessagesStore::index(std::int64_t id, SearchDocument document) {
   if (tx_.dialect() == Dialect::sqlite) {
     // The words go into the contentless index; the text they came from is kept packed for their removal.
     if (document.packed_text.empty()) document.packed_text = pack_search_text(document.headers, document.body);
-    tx_.execute("INSERT INTO sandbox_messages_search (message_id, subject, addresses, text_zstd) VALUES (?, ?, ?, ?)",
+    tx_.execute("INSERT INTO sandbox_messages_search (message_id, subject, addresses, text_packed) VALUES (?, ?, ?, ?)",
                 {id, document.subject, document.addresses, Blob{std::move(document.packed_text)}});
     Params params;  // moved in: an initializer list would copy the body once more
     params.reserve(5);

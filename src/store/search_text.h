@@ -11,9 +11,9 @@ struct sqlite3;
 
 namespace postroom::store {
 
-// zstd of the headers text and the body text, in one frame.
+// The headers text and the body text, LZ4-compressed together.
 std::string pack_search_text(std::string_view headers, std::string_view body);
-// {headers, body}; nullopt when `packed` is not what pack_search_text made.
+// {headers, body}; nullopt when `packed` is not what pack_search_text (or its zstd predecessor) made.
 std::optional<std::pair<std::string, std::string>> unpack_search_text(std::string_view packed);
 
 // Registers postroom_search_text(packed, part) (part 0: headers, 1: body; '' when the blob cannot be read) and

@@ -218,6 +218,13 @@ TEST(SqliteSearchIndex, PackedTextRoundTripsAndRejectsOtherBytes) {
   const auto empty = unpack_search_text(pack_search_text("", ""));
   ASSERT_TRUE(empty);
   EXPECT_TRUE(empty->first.empty() && empty->second.empty());
+  const std::string packed = pack_search_text("h", body);
+  EXPECT_LT(packed.size(), 200u) << "compressed";
+  std::string lying_size = packed;
+  lying_size[1] = static_cast<char>(lying_size[1] + 1);  // one byte more than the block holds
+  EXPECT_FALSE(unpack_search_text(lying_size));
+  EXPECT_FALSE(unpack_search_text(packed.substr(0, packed.size() - 3)));                     // truncated
+  EXPECT_FALSE(unpack_search_text(std::string("L\xff\xff\xff\xff", 5) + packed.substr(5)));  // claims 4 GiB
   EXPECT_FALSE(unpack_search_text("not zstd"));
   EXPECT_FALSE(unpack_search_text(zstd_compress("ab")));   // shorter than the length prefix
   const std::string lying("\xff\xff\x00\x00headers", 11);  // claims 65,535 header bytes
@@ -254,6 +261,41 @@ TEST(SqliteSearchIndex, DeletingAMessageInAnyWayTakesItsWordsOutOfTheIndex) {
   });
 }
 
+// Rows packed with zstd before migration 10 are still read: deleting their message takes their words out.
+TEST(SqliteSearchIndex, TextPackedWithZstdBeforeLz4IsStillRemovedFromTheIndex) {
+  const std::string path = test_support::temp_dir() + "/zstd.db";
+  {
+    auto db = open_sqlite(path, {});
+    migrate_up_to(*db, 9);
+    db->write([](Tx& tx) {
+      const auto [account, inbox] = account_and_inbox(tx);
+      for (const char* word : {"alpha", "bravo"}) {
+        const auto id = add_message_row(tx, account, inbox, word);
+        const std::string headers = "X-Old: yes", text = "old body " + std::string(word);
+        std::string plain;  // what migration 9's pack_search_text compressed with zstd
+        for (int shift = 0; shift < 32; shift += 8)
+          plain.push_back(static_cast<char>((headers.size() >> shift) & 0xFF));
+        plain += headers + text;
+        tx.execute(
+            "INSERT INTO sandbox_messages_search (message_id, subject, addresses, text_zstd) VALUES (?, ?, ?, ?)",
+            {id, std::string(word), std::string("a@x"), Blob{zstd_compress(plain, 1)}});
+        tx.execute(
+            "INSERT INTO sandbox_messages_words (rowid, subject, addresses, headers, body) VALUES (?, ?, ?, ?, ?)",
+            {id, std::string(word), std::string("a@x"), headers, text});
+      }
+    });
+  }
+  auto db = open_database("sqlite:" + path);  // applies migration 10
+  EXPECT_EQ(schema_version(*db), 10);
+  EXPECT_EQ(matches(*db, "old"), 2);
+  db->write([](Tx& tx) { tx.execute("DELETE FROM sandbox_messages WHERE subject = 'bravo'"); });
+  EXPECT_EQ(matches(*db, "bravo"), 0);
+  EXPECT_EQ(matches(*db, "old"), 1);
+  db->write([](Tx& tx) {
+    tx.execute("INSERT INTO sandbox_messages_words (sandbox_messages_words) VALUES ('integrity-check')");
+  });
+}
+
 TEST(SqliteSearchIndex, TheMigrationMovesTheOldIndexOfLiveMessagesAndTheTriggerWorksOnIt) {
   const std::string path = test_support::temp_dir() + "/old.db";
   {
@@ -271,8 +313,8 @@ TEST(SqliteSearchIndex, TheMigrationMovesTheOldIndexOfLiveMessagesAndTheTriggerW
       tx.execute("DELETE FROM sandbox_messages WHERE subject = 'orphan'");
     });
   }
-  auto db = open_database("sqlite:" + path);  // applies migration 9
-  EXPECT_EQ(schema_version(*db), 9);
+  auto db = open_database("sqlite:" + path);  // applies migrations 9 and 10
+  EXPECT_EQ(schema_version(*db), 10);
   EXPECT_EQ(matches(*db, "old"), 2) << "the orphan's words are not carried over";
   EXPECT_EQ(matches(*db, "bravo"), 1);
   EXPECT_EQ(matches(*db, "yes"), 2);

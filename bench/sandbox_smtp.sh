@@ -6,7 +6,10 @@
 # searches through the API. Prints messages/s, the ratios, Postroom's peak RSS while ingesting, search p50/p99.
 # Loopback only; every process and temporary file it starts or makes is gone when it exits.
 #   bench/sandbox_smtp.sh
-#   env: MESSAGES=20000 SESSIONS=20 SIZE=10240 FILL=100000 FILL_CONNECTIONS=8 SEARCHES=300
+# The ingest runs ROUNDS times, the three servers taking turns in each round (Postroom into a new sandbox and
+# MailDev restarted empty each round), and each server's median round is reported: on a shared machine one
+# round can be slowed by a neighbour.
+#   env: MESSAGES=20000 SESSIONS=20 SIZE=10240 ROUNDS=3 FILL=100000 FILL_CONNECTIONS=8 SEARCHES=300
 #        POSTROOM_BIN=build/postroom (built Release into build/ when missing), POSTROOM_ARGS= (more serve options),
 #        SKIP_DEPS=1 (do not run scripts/install-deps.sh --bench first)
 set -euo pipefail
@@ -15,6 +18,7 @@ bin=${POSTROOM_BIN:-build/postroom}
 messages=${MESSAGES:-20000}
 sessions=${SESSIONS:-20}
 size=${SIZE:-10240}
+rounds=${ROUNDS:-3}
 fill=${FILL:-100000}
 fill_connections=${FILL_CONNECTIONS:-8}
 searches=${SEARCHES:-300}
@@ -103,34 +107,48 @@ sink_user=()
 pids+=($!)
 wait_port "$sink_port" "$!"
 
-# --- MailDev: the peer (it writes each message to --mail-directory; no fsync) ------------------------------------
-maildev_smtp=$(free_port); maildev_web=$(free_port)
-mkdir -p "$tmp/maildev"
-"$maildev" --smtp "$maildev_smtp" --ip 127.0.0.1 --web "$maildev_web" --web-ip 127.0.0.1 \
-  --mail-directory "$tmp/maildev" --silent >"$tmp/maildev.log" 2>&1 &
-pids+=($!)
-maildev_pid=$!
-wait_port "$maildev_smtp" "$maildev_pid"
+# --- MailDev: the peer (it writes each message to --mail-directory; no fsync); started empty for each round ------
+start_maildev() {
+  maildev_smtp=$(free_port); maildev_web=$(free_port)
+  rm -rf "$tmp/maildev"; mkdir -p "$tmp/maildev"
+  "$maildev" --smtp "$maildev_smtp" --ip 127.0.0.1 --web "$maildev_web" --web-ip 127.0.0.1 \
+    --mail-directory "$tmp/maildev" --silent >"$tmp/maildev.log" 2>&1 &
+  pids+=($!)
+  maildev_pid=$!
+  wait_port "$maildev_smtp" "$maildev_pid"
+}
+median() { printf '%s\n' "$@" | sort -g | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
 
 load_before=$(cut -d' ' -f1 /proc/loadavg)
-echo "smtp-source -s $sessions -l $size -m $messages -d -t $address" >&2
-sink_s=$(run_source "$sink_port")
-echo "  smtp-sink  ${sink_s}s" >&2
-postroom_s=$(run_source "$smtp_port")
-postroom_hwm_kb=$(kb VmHWM "$postroom_pid")
-echo "  postroom   ${postroom_s}s" >&2
-stored=$(emails_count "$inbox")
-[ "$stored" = "$messages" ] || { echo "Postroom stored $stored of $messages messages" >&2; exit 1; }
-maildev_s=$(run_source "$maildev_smtp")
-maildev_hwm_kb=$(kb VmHWM "$maildev_pid")
-echo "  maildev    ${maildev_s}s" >&2
-for _ in $(seq 300); do  # MailDev acknowledges before its file is written
-  [ "$(find "$tmp/maildev" -name '*.eml' | wc -l)" -ge "$messages" ] && break
-  sleep 0.1
+echo "smtp-source -s $sessions -l $size -m $messages -d -t $address, $rounds rounds" >&2
+sink_rounds=(); postroom_rounds=(); maildev_rounds=(); maildev_hwm_kb=0
+for round in $(seq "$rounds"); do
+  sink_rounds+=("$(run_source "$sink_port")")
+  postroom_rounds+=("$(run_source "$smtp_port")")
+  stored=$(emails_count "$inbox")
+  [ "$stored" = "$messages" ] || { echo "Postroom stored $stored of $messages messages" >&2; exit 1; }
+  # Emptied (untimed) so every round ingests into the same empty sandbox.
+  if [ "$round" != "$rounds" ]; then  # the next round ingests into a new, empty sandbox
+    inbox=$(json_field "$(curl -fsS "${auth[@]}" -H 'Content-Type: application/json' \
+      -d "{\"inbox\":{\"name\":\"ingest $((round + 1))\"}}" "$api/projects/$project/inboxes")" id)
+    address=$(sandbox_address "$inbox")
+  fi
+  start_maildev
+  maildev_rounds+=("$(run_source "$maildev_smtp")")
+  hwm=$(kb VmHWM "$maildev_pid")
+  [ "$hwm" -gt "$maildev_hwm_kb" ] && maildev_hwm_kb=$hwm
+  for _ in $(seq 300); do  # MailDev acknowledges before its file is written
+    [ "$(find "$tmp/maildev" -name '*.eml' | wc -l)" -ge "$messages" ] && break
+    sleep 0.1
+  done
+  maildev_stored=$(find "$tmp/maildev" -name '*.eml' | wc -l)
+  [ "$maildev_stored" = "$messages" ] || { echo "MailDev stored $maildev_stored of $messages messages" >&2; exit 1; }
+  kill "$maildev_pid"
+  wait "$maildev_pid" 2>/dev/null || true
+  echo "  round $round: smtp-sink ${sink_rounds[-1]}s, postroom ${postroom_rounds[-1]}s, maildev ${maildev_rounds[-1]}s" >&2
 done
-maildev_stored=$(find "$tmp/maildev" -name '*.eml' | wc -l)
-[ "$maildev_stored" = "$messages" ] || { echo "MailDev stored $maildev_stored of $messages messages" >&2; exit 1; }
-kill "$maildev_pid"
+postroom_hwm_kb=$(kb VmHWM "$postroom_pid")
+sink_s=$(median "${sink_rounds[@]}"); postroom_s=$(median "${postroom_rounds[@]}"); maildev_s=$(median "${maildev_rounds[@]}")
 load_ingest=$(cut -d' ' -f1 /proc/loadavg)
 
 # --- Search: FILL varied messages into a second sandbox, then SEARCHES API searches ------------------------------
@@ -234,21 +252,24 @@ load_end=$(cut -d' ' -f1 /proc/loadavg)
 python3 - "$messages" "$sessions" "$size" "$sink_s" "$postroom_s" "$maildev_s" "$idle_rss_kb" "$postroom_hwm_kb" \
   "$maildev_hwm_kb" "$fill" "$fill_start" "$fill_end" "$fill_hwm_kb" "$search_p50" "$search_p99" "$word_p50" \
   "$word_p99" "$token_p50" "$token_p99" "$word_hits" "$word_n" "$token_hits" "$token_n" "$db_mb" "$load_before" \
-  "$load_ingest" "$load_end" "$(nproc)" <<'PY'
+  "$load_ingest" "$load_end" "$(nproc)" "$rounds" "${sink_rounds[*]}" "${postroom_rounds[*]}" "${maildev_rounds[*]}" <<'PY'
 import sys
 (n, sessions, size, sink_s, pr_s, md_s, idle_kb, pr_hwm, md_hwm, fill, fill_start, fill_end, fill_hwm, p50, p99,
- wp50, wp99, tp50, tp99, whits, wn, thits, tn, db_mb, load_before, load_ingest, load_end, cores) = sys.argv[1:]
+ wp50, wp99, tp50, tp99, whits, wn, thits, tn, db_mb, load_before, load_ingest, load_end, cores, rounds, sink_all,
+ pr_all, md_all) = sys.argv[1:]
 n, fill = int(n), int(fill)
 sink, pr, md = n / float(sink_s), n / float(pr_s), n / float(md_s)
 fill_rate = fill / (float(fill_end) - float(fill_start))
 rss = max(int(pr_hwm), int(fill_hwm)) / 1024
 mark = lambda ok: "PASS" if ok else "MISS"
 print(f"load average (1 min) on {cores} cores: {load_before} before, {load_ingest} after the ingest, {load_end} at the end")
-print(f"smtp-source -s {sessions} -l {size} -m {n} -d (one connection per session), {n} messages each")
-print(f"{'':28}{'seconds':>9}{'messages/s':>12}{'peak RSS MB':>13}")
-print(f"{'smtp-sink (discards)':28}{float(sink_s):>9.2f}{sink:>12.0f}{'':>13}")
-print(f"{'postroom (durable)':28}{float(pr_s):>9.2f}{pr:>12.0f}{int(pr_hwm) / 1024:>13.1f}")
-print(f"{'maildev':28}{float(md_s):>9.2f}{md:>12.0f}{int(md_hwm) / 1024:>13.1f}")
+print(f"smtp-source -s {sessions} -l {size} -m {n} -d (one connection per session), {n} messages each, "
+      f"median of {rounds} rounds")
+print(f"{'':28}{'seconds':>9}{'messages/s':>12}{'peak RSS MB':>13}   messages/s of each round")
+each = lambda times: ", ".join(f"{n / float(t):.0f}" for t in times.split())
+print(f"{'smtp-sink (discards)':28}{float(sink_s):>9.2f}{sink:>12.0f}{'':>13}   {each(sink_all)}")
+print(f"{'postroom (durable)':28}{float(pr_s):>9.2f}{pr:>12.0f}{int(pr_hwm) / 1024:>13.1f}   {each(pr_all)}")
+print(f"{'maildev':28}{float(md_s):>9.2f}{md:>12.0f}{int(md_hwm) / 1024:>13.1f}   {each(md_all)}")
 print(f"fill: {fill} varied messages (~1.2 KB) over SMTP at {fill_rate:.0f} messages/s; database {db_mb} MB; "
       f"postroom idle RSS {int(idle_kb) / 1024:.1f} MB")
 print(f"search over {fill} messages: p50 {float(p50):.2f} ms, p99 {float(p99):.2f} ms "

@@ -87,14 +87,14 @@ std::string pack_search_text(std::string_view headers, std::string_view body) {
   if (plain.size() > kMaxPackedText || plain.size() > static_cast<std::size_t>(LZ4_MAX_INPUT_SIZE))
     throw std::length_error("search text too large to pack");
   const int bound = LZ4_compressBound(static_cast<int>(plain.size()));
-  if (buffer.size() < kLz4Header + static_cast<std::size_t>(bound)) buffer.resize(kLz4Header + bound);
+  if (buffer.size() < static_cast<std::size_t>(bound)) buffer.resize(static_cast<std::size_t>(bound));
   LZ4_resetStream_fast(state);  // no dictionary: an independent block
-  const int written = LZ4_compress_fast_continue(state, plain.data(), buffer.data() + kLz4Header,
-                                                 static_cast<int>(plain.size()), bound, 1);
+  const int written =
+      LZ4_compress_fast_continue(state, plain.data(), buffer.data(), static_cast<int>(plain.size()), bound, 1);
   if (written <= 0) throw std::runtime_error("LZ4 compression failed");
   std::string packed(1, kLz4Tag);
   put_u32(packed, static_cast<std::uint32_t>(plain.size()));
-  packed.append(buffer.data() + kLz4Header, static_cast<std::size_t>(written));
+  packed.append(buffer.data(), static_cast<std::size_t>(written));
   if (plain.capacity() > 4 * 1024 * 1024) {  // a huge message: do not keep its buffers
     std::string().swap(plain);
     std::string().swap(buffer);

@@ -20,6 +20,7 @@ struct Address {
 struct Header {
   std::string name;   // as written
   std::string value;  // unfolded, RFC 2047 decoded to UTF-8
+  bool operator==(const Header&) const = default;
 };
 
 struct AttachmentInfo {
@@ -31,6 +32,7 @@ struct AttachmentInfo {
   std::string transfer_encoding;       // lowercase, "7bit" when absent
   std::size_t size = 0;                // decoded size in bytes
   std::optional<std::string> content;  // decoded bytes, only with ParseOptions::keep_attachment_content
+  bool operator==(const AttachmentInfo&) const = default;
 };
 
 struct ParseOptions {
@@ -66,6 +68,7 @@ struct ParsedMessage {
   std::vector<AttachmentInfo> attachments;
   std::vector<Header> headers;        // top-level headers in order
   std::vector<std::string> problems;  // parser warnings and our own findings, human-readable
+  bool operator==(const ParsedMessage&) const = default;
 };
 
 ParsedMessage parse_message(std::string_view raw, const ParseOptions& options = {});

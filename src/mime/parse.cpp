@@ -415,6 +415,31 @@ std::optional<std::size_t> header_section_end(std::string_view raw) {
   return std::nullopt;
 }
 
+// False when the header section's own Content-Type or Content-Transfer-Encoding rules the shortcut out (a multipart,
+// an attached message, a transfer encoding to decode): GMime would then read those headers twice. Only a hint;
+// single_identity_part decides.
+bool may_be_single_identity_part(std::string_view headers) {
+  const auto value_of = [](std::string_view line, std::string_view name) -> std::optional<std::string> {
+    if (line.size() <= name.size() || line[name.size()] != ':' ||
+        text::ascii_lower(line.substr(0, name.size())) != name)
+      return std::nullopt;
+    return text::ascii_lower(text::trim(line.substr(name.size() + 1)));
+  };
+  for (std::size_t start = 0; start < headers.size();) {
+    const std::size_t lf = headers.find('\n', start);
+    const std::string_view line = headers.substr(start, lf == std::string_view::npos ? lf : lf - start);
+    start = lf == std::string_view::npos ? headers.size() : lf + 1;
+    if (const auto type = value_of(line, "content-type")) {
+      if (type->starts_with("multipart/") || type->starts_with("message/")) return false;
+    } else if (const auto encoding = value_of(line, "content-transfer-encoding")) {
+      if (!encoding->empty() && !encoding->starts_with("7bit") && !encoding->starts_with("8bit") &&
+          !encoding->starts_with("binary"))
+        return false;
+    }
+  }
+  return true;
+}
+
 // The message's only part when GMime, given the header section alone, made one leaf part whose (empty) content
 // needs no decoding: then the rest of the message is that content byte for byte.
 GMimePart* single_identity_part(GMimeMessage* message) {
@@ -445,7 +470,7 @@ void parse_into(std::string_view raw, const ParseOptions& options, ParsedMessage
   std::string_view single_part_content;
   if (options.single_part_shortcut) {
     const std::optional<std::size_t> end = header_section_end(raw);
-    if (end && *end < raw.size()) {
+    if (end && *end < raw.size() && may_be_single_identity_part(raw.substr(0, *end))) {
       sink.header_section_only = true;
       constructed = construct(raw.substr(0, *end), parser_options.get());
       sink.header_section_only = false;

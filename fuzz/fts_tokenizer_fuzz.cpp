@@ -1,9 +1,11 @@
 // Differential: the search index's tokenizer must give exactly unicode61's tokens (text, start, end) for any
-// bytes, since the index is written with one and was, before it, written and queried with the other.
+// bytes, since the index is written with one and was, before it, written and queried with the other. Its
+// distinct-words form must give the first token of every word, in order, and nothing that is not a token.
 #include <sqlite3.h>
 
 #include <cstddef>
 #include <cstdint>
+#include <set>
 #include <string>
 #include <tuple>
 #include <vector>
@@ -39,6 +41,21 @@ Tokens run(const Tokenizer& t, const std::uint8_t* data, std::size_t size) {
   return out;
 }
 
+Tokens first_occurrences(const Tokens& tokens) {
+  Tokens out;
+  std::set<std::string> seen;
+  for (const auto& token : tokens)
+    if (seen.insert(std::get<0>(token)).second) out.push_back(token);
+  return out;
+}
+
+bool is_subsequence(const Tokens& part, const Tokens& whole) {
+  std::size_t next = 0;
+  for (const auto& token : whole)
+    if (next < part.size() && part[next] == token) ++next;
+  return next == part.size();
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
@@ -51,6 +68,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   static fts5_api* api = postroom::store::fts5_api_of(db);
   static const Tokenizer fast = create(api, postroom::store::kFastTokenizerName);
   static const Tokenizer reference = create(api, "unicode61");
-  if (run(fast, data, size) != run(reference, data, size)) __builtin_trap();
+  static const Tokenizer distinct = create(api, postroom::store::kDistinctWordsTokenizerName);
+  const Tokens all = run(fast, data, size);
+  if (all != run(reference, data, size)) __builtin_trap();
+  const Tokens once = run(distinct, data, size);
+  if (!is_subsequence(once, all) || first_occurrences(once) != first_occurrences(all)) __builtin_trap();
   return 0;
 }

@@ -75,17 +75,6 @@ std::string contains_pattern(const std::string& text) {
   return out;
 }
 
-// An FTS5 string literal: the text as one phrase, double quotes doubled.
-std::string fts5_phrase(const std::string& text) {
-  std::string out = "\"";
-  for (char c : text) {
-    if (c == '"') out.push_back('"');
-    out.push_back(c);
-  }
-  out.push_back('"');
-  return out;
-}
-
 // Appends the SQL condition for one search term, with its parameters.
 void append_term(const SearchTerm& term, Dialect dialect, std::string& sql, Params& params) {
   const char* like = " LIKE ? ESCAPE '\\'";
@@ -98,8 +87,14 @@ void append_term(const SearchTerm& term, Dialect dialect, std::string& sql, Para
     case SearchTerm::Field::any: {
       condition = "(" + column_like("subject") + " OR " + column_like("to_email") + " OR " + column_like("to_name");
       if (dialect == Dialect::sqlite) {
-        condition += " OR id IN (SELECT rowid FROM sandbox_messages_words WHERE sandbox_messages_words MATCH ?)";
-        params.emplace_back(fts5_phrase(term.text));
+        // The messages holding every word of the term, then, for two words or more, those holding them in a row
+        // (store/sqlite/fts_phrase.h). The word count is a constant: SQLite evaluates it once.
+        condition +=
+            " OR (id IN (SELECT rowid FROM sandbox_messages_words WHERE sandbox_messages_words MATCH "
+            "postroom_all_words(?)) AND (postroom_word_count(?) < 2 OR EXISTS (SELECT 1 FROM sandbox_messages_search "
+            "AS s WHERE s.message_id = sandbox_messages.id AND postroom_has_phrase(s.subject, s.addresses, "
+            "s.text_packed, ?))))";
+        for (int i = 0; i < 3; ++i) params.emplace_back(term.text);
       } else {
         condition +=
             " OR id IN (SELECT message_id FROM sandbox_messages_fts WHERE document @@ phraseto_tsquery('simple', ?))";

@@ -226,6 +226,26 @@ const std::vector<Migration>& migrations() {
            // rewritten by the rename.
            "[sqlite] ALTER TABLE sandbox_messages_search RENAME COLUMN text_zstd TO text_packed",
        }},
+      {11,
+       "word index without positions",
+       {
+           // SQLite only. The index records which messages hold a word, not where (detail=none): the positions
+           // were most of the work of indexing a message, and its tokenizer gives each word of a column once
+           // (store/sqlite/fts_tokenizer.h). Phrases are checked on the packed text instead
+           // (store/sqlite/fts_phrase.h). The index is rebuilt from that text, and the delete trigger that writes
+           // to it is made again.
+           "[sqlite] DROP TRIGGER sandbox_messages_search_delete",
+           "[sqlite] DROP TABLE sandbox_messages_words",
+           "[sqlite] CREATE VIRTUAL TABLE sandbox_messages_words USING fts5(subject, addresses, headers, body, "
+           "content='', columnsize=0, detail=none, tokenize='postroom_words remove_diacritics 2')",
+           "[sqlite] INSERT INTO sandbox_messages_words (rowid, subject, addresses, headers, body) SELECT message_id, "
+           "subject, addresses, postroom_search_text(text_packed, 0), postroom_search_text(text_packed, 1) FROM "
+           "sandbox_messages_search",
+           "[sqlite] CREATE TRIGGER sandbox_messages_search_delete AFTER DELETE ON sandbox_messages_search BEGIN "
+           "INSERT INTO sandbox_messages_words (sandbox_messages_words, rowid, subject, addresses, headers, body) "
+           "VALUES ('delete', old.message_id, old.subject, old.addresses, postroom_search_text(old.text_packed, 0), "
+           "postroom_search_text(old.text_packed, 1)); END",
+       }},
   };
   return all;
 }

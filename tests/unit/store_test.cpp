@@ -1,15 +1,19 @@
 // Storage behaviour, run against SQLite and PostgreSQL alike.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
+#include <random>
 #include <thread>
 
 #include "core/compression.h"
+#include "sandbox/search.h"
 #include "store/accounts_store.h"
 #include "store/database.h"
 #include "store/messages_store.h"
 #include "store/migrations.h"
 #include "store/search_text.h"
+#include "store/sqlite/fts_tokenizer.h"
 #include "test_support.h"
 
 using namespace postroom;
@@ -207,6 +211,17 @@ std::int64_t matches(Database& db, const std::string& query) {
   });
 }
 
+// The ids a sandbox search finds, oldest first.
+std::vector<std::int64_t> found(Database& db, std::int64_t account, std::int64_t inbox, const std::string& search) {
+  return db.read([&](Tx& tx) {
+    std::vector<std::int64_t> ids;
+    for (const auto& m : MessagesStore(tx).list(account, inbox, sandbox::parse_search(search), std::nullopt,
+                                                std::nullopt, 1000, 0, /*oldest_first=*/true))
+      ids.push_back(m.id);
+    return ids;
+  });
+}
+
 }  // namespace
 
 TEST(SqliteSearchIndex, PackedTextRoundTripsAndRejectsOtherBytes) {
@@ -244,7 +259,7 @@ TEST(SqliteSearchIndex, DeletingAMessageInAnyWayTakesItsWordsOutOfTheIndex) {
     }
   });
   EXPECT_EQ(matches(*db, "body"), 4);
-  EXPECT_EQ(matches(*db, "\"x-word\""), 4) << "headers are indexed";
+  EXPECT_EQ(matches(*db, "word"), 4) << "headers are indexed";
   // One message deleted, the oldest evicted, then the whole account (the cascade its delete always had).
   db->write([&](Tx& tx) { EXPECT_TRUE(MessagesStore(tx).remove(account, inbox, ids[1])); });
   EXPECT_EQ(matches(*db, "bravo"), 0);
@@ -259,6 +274,111 @@ TEST(SqliteSearchIndex, DeletingAMessageInAnyWayTakesItsWordsOutOfTheIndex) {
   db->write([](Tx& tx) {
     tx.execute("INSERT INTO sandbox_messages_words (sandbox_messages_words) VALUES ('integrity-check')");
   });
+}
+
+// The index keeps no word positions (migration 11): a phrase is its words in a row within one column, checked
+// on the packed text.
+TEST(SqliteSearchIndex, APhraseIsItsWordsInARowWithinOneColumn) {
+  auto db = test_support::make_database("sqlite");
+  const auto tenant = db->write([](Tx& tx) { return account_and_inbox(tx); });
+  const std::int64_t account = tenant.first, inbox = tenant.second;
+  struct Text {
+    const char* subject;
+    const char* addresses;
+    const char* headers;
+    const char* body;
+  };
+  const std::vector<Text> texts = {
+      {"Lunch", "a@x", "X-Note: none", "meet at the blue door, then turn left"},  // in the body, across a comma
+      {"The blue", "door@y", "X-Note: none", "nothing"},                          // the words in two columns
+      {"Door blue", "a@x", "X-Note: none", "door. blue"},                         // the other order
+      {"Caf\xc3\xa9 au lait", "a@x", "X-Tag: BLUE  Door", "x"},                   // in the headers; an accent
+  };
+  std::vector<std::int64_t> ids;
+  db->write([&](Tx& tx) {
+    for (const Text& t : texts) {
+      const auto id = add_message_row(tx, account, inbox, t.subject);
+      MessagesStore(tx).index(id, {t.subject, t.addresses, t.headers, t.body, {}});
+      ids.push_back(id);
+    }
+  });
+  auto expect = [&](const std::string& search, const std::vector<int>& which) {
+    std::vector<std::int64_t> expected;
+    for (const int i : which) expected.push_back(ids[static_cast<std::size_t>(i)]);
+    EXPECT_EQ(found(*db, account, inbox, search), expected) << search;
+  };
+  expect("\"blue door\"", {0, 3});
+  expect("\"Blue Door\"", {0, 3});
+  expect("\"door blue\"", {2});
+  expect("door-blue", {2});  // one term of two words: split as the index splits
+  expect("\"cafe au lait\"", {3});
+  expect("\"lait au\"", {});
+  expect("\"the blue door then\"", {0});
+  expect("\"turn left\"", {0});
+  expect("blue", {0, 1, 2, 3});  // one word: every message holding it
+  expect("-\"blue door\"", {1, 2});
+  expect("\"blue door\" -lunch", {3});
+  expect("\"...\"", {});  // no words
+  // Text that cannot be unpacked holds no phrase, and the search does not fail.
+  db->write([&](Tx& tx) {
+    tx.execute("UPDATE sandbox_messages_search SET text_packed = X'4c00' WHERE message_id = ?", {ids[0]});
+  });
+  expect("\"blue door\"", {3});
+  expect("meet", {0});  // its words are still indexed
+}
+
+// Random texts and phrases: the phrase check finds what FTS5's own phrase queries find in an index with word
+// positions (detail=full, the same tokenizer).
+TEST(SqliteSearchIndex, PhrasesFindWhatAnIndexWithPositionsFinds) {
+  auto db = test_support::make_database("sqlite");
+  const auto tenant = db->write([](Tx& tx) { return account_and_inbox(tx); });
+  const std::int64_t account = tenant.first, inbox = tenant.second;
+  // No word is part of another, so a LIKE match on the subject is also a phrase match.
+  const std::vector<std::string> words = {"blue",
+                                          "BLUE",
+                                          "door",
+                                          "Door",
+                                          "cafe",
+                                          "caf\xc3\xa9",
+                                          "lait",
+                                          "ox",
+                                          "zeta",
+                                          "\xc3\x9f"
+                                          "ig",
+                                          "n\xc3\xa4me"};
+  const std::vector<std::string> separators = {" ", ", ", "-", "\r\n", ".", " \xe2\x80\x94 ", "\t"};
+  std::mt19937 random(20261124);
+  auto pick = [&](const std::vector<std::string>& from) { return from[random() % from.size()]; };
+  auto text_of = [&](int count) {
+    std::string text = pick(words);
+    for (int i = 1; i < count; ++i) text += pick(separators) + pick(words);
+    return text;
+  };
+  db->write([&](Tx& tx) {
+    tx.execute("CREATE VIRTUAL TABLE reference USING fts5(subject, addresses, headers, body, tokenize='" +
+               std::string(kFastTokenizerName) + " remove_diacritics 2')");
+    for (int m = 0; m < 150; ++m) {
+      const std::string subject = text_of(3), addresses = text_of(2), headers = text_of(6), body = text_of(40);
+      const auto id = add_message_row(tx, account, inbox, subject);
+      MessagesStore(tx).index(id, {subject, addresses, headers, body, {}});
+      tx.execute("INSERT INTO reference (rowid, subject, addresses, headers, body) VALUES (?, ?, ?, ?, ?)",
+                 {id, subject, addresses, headers, body});
+    }
+  });
+  int phrases_found = 0;
+  for (int q = 0; q < 300; ++q) {
+    const std::string phrase = text_of(2 + static_cast<int>(random() % 3));
+    const auto expected = db->read([&](Tx& tx) {
+      std::vector<std::int64_t> ids;
+      for (const Row& row :
+           tx.query("SELECT rowid FROM reference WHERE reference MATCH ? ORDER BY rowid", {"\"" + phrase + "\""}))
+        ids.push_back(row.integer(0));
+      return ids;
+    });
+    EXPECT_EQ(found(*db, account, inbox, "\"" + phrase + "\""), expected) << phrase;
+    phrases_found += !expected.empty();
+  }
+  EXPECT_GT(phrases_found, 100) << "the phrases are found in some messages, not none";
 }
 
 // Rows packed with zstd before migration 10 are still read: deleting their message takes their words out.
@@ -285,9 +405,20 @@ TEST(SqliteSearchIndex, TextPackedWithZstdBeforeLz4IsStillRemovedFromTheIndex) {
       }
     });
   }
-  auto db = open_database("sqlite:" + path);  // applies migration 10
-  EXPECT_EQ(schema_version(*db), 10);
+  auto db = open_database("sqlite:" + path);  // applies migrations 10 and 11
+  EXPECT_EQ(schema_version(*db), 11);
   EXPECT_EQ(matches(*db, "old"), 2);
+  // Migration 11 rebuilt the index without positions from the zstd-packed text, which phrases are checked on.
+  EXPECT_NE(db->read([](Tx& tx) {
+                return tx.query_one("SELECT sql FROM sqlite_master WHERE name = 'sandbox_messages_words'")->text(0);
+              }).find("detail=none"),
+            std::string::npos);
+  const auto tenant = db->read([](Tx& tx) {
+    const auto row = tx.query_one("SELECT account_id, inbox_id FROM sandbox_messages LIMIT 1");
+    return std::pair{row->integer(0), row->integer(1)};
+  });
+  EXPECT_EQ(found(*db, tenant.first, tenant.second, "\"old body bravo\"").size(), 1u);
+  EXPECT_EQ(found(*db, tenant.first, tenant.second, "\"body old\"").size(), 0u);
   db->write([](Tx& tx) { tx.execute("DELETE FROM sandbox_messages WHERE subject = 'bravo'"); });
   EXPECT_EQ(matches(*db, "bravo"), 0);
   EXPECT_EQ(matches(*db, "old"), 1);
@@ -313,8 +444,8 @@ TEST(SqliteSearchIndex, TheMigrationMovesTheOldIndexOfLiveMessagesAndTheTriggerW
       tx.execute("DELETE FROM sandbox_messages WHERE subject = 'orphan'");
     });
   }
-  auto db = open_database("sqlite:" + path);  // applies migrations 9 and 10
-  EXPECT_EQ(schema_version(*db), 10);
+  auto db = open_database("sqlite:" + path);  // applies migrations 9, 10 and 11
+  EXPECT_EQ(schema_version(*db), 11);
   EXPECT_EQ(matches(*db, "old"), 2) << "the orphan's words are not carried over";
   EXPECT_EQ(matches(*db, "bravo"), 1);
   EXPECT_EQ(matches(*db, "yes"), 2);

@@ -2,21 +2,116 @@
 
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <array>
+#include <cstdint>
+#include <cstring>
 #if defined(__SSE2__)
 #include <emmintrin.h>
 #endif
 #include <new>
 #include <stdexcept>
 #include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
 
 namespace postroom::store {
 namespace {
 
-// unicode61 as FTS5 gave it: its functions and their user data.
+// unicode61 as FTS5 gave it: its functions and their user data; and which of the two tokenizers this is.
 struct InnerModule {
   fts5_tokenizer functions{};
   void* user_data = nullptr;
+  bool distinct = false;
+};
+
+// The words already given for one column of one document. Saying "first time" for a word seen before only
+// costs FTS5 its own duplicate check, so the set is bounded and never worth attacking: a word is looked for in
+// a few slots at most, long words and words past a column's first kMaxWords distinct ones are not kept.
+// Generations make starting a column O(1).
+class DistinctWords {
+ public:
+  void start() {
+    if (++generation_ == 0) {  // wrapped: no slot may look current
+      for (Slot& slot : slots_) slot.generation = 0;
+      generation_ = 1;
+    }
+    used_ = 0;
+    if (bytes_.capacity() > kMaxWords * 16) std::string().swap(bytes_);
+    bytes_.clear();
+  }
+
+  // False only when `word` was seen since start().
+  bool first_time(std::string_view word) {
+    if (word.size() > kMaxWordSize) return true;
+    if ((used_ + 1) * 2 > slots_.size() && used_ < kMaxWords) grow();
+    const bool may_keep = (used_ + 1) * 2 <= slots_.size();  // past kMaxWords the set is only looked in
+    const std::uint64_t hash = hash_of(word);
+    const std::size_t mask = slots_.size() - 1;
+    std::size_t i = hash & mask;
+    for (int probe = 0; probe < kMaxProbes; ++probe, i = (i + 1) & mask) {
+      Slot& slot = slots_[i];
+      if (slot.generation != generation_) {
+        if (!may_keep) return true;
+        slot = {hash, static_cast<std::uint32_t>(bytes_.size()), static_cast<std::uint32_t>(word.size()), generation_};
+        bytes_.append(word);
+        ++used_;
+        return true;
+      }
+      if (slot.hash == hash && std::string_view(bytes_.data() + slot.offset, slot.size) == word) return false;
+    }
+    return true;
+  }
+
+ private:
+  static constexpr std::size_t kMaxWords = 1 << 16;
+  static constexpr std::size_t kMaxWordSize = 256;
+  static constexpr int kMaxProbes = 16;
+
+  struct Slot {
+    std::uint64_t hash = 0;
+    std::uint32_t offset = 0;
+    std::uint32_t size = 0;
+    std::uint32_t generation = 0;
+  };
+
+  // 8 bytes per multiply (the folded words are mostly short ASCII).
+  static std::uint64_t hash_of(std::string_view word) {
+    constexpr std::uint64_t kMultiplier = 0x9E3779B97F4A7C15ULL;
+    std::uint64_t hash = word.size() * kMultiplier;
+    std::size_t i = 0;
+    for (; i + 8 <= word.size(); i += 8) {
+      std::uint64_t chunk;
+      std::memcpy(&chunk, word.data() + i, 8);
+      hash = (hash ^ chunk) * kMultiplier;
+      hash ^= hash >> 32;
+    }
+    if (i < word.size()) {
+      std::uint64_t chunk = 0;
+      std::memcpy(&chunk, word.data() + i, word.size() - i);
+      hash = (hash ^ chunk) * kMultiplier;
+      hash ^= hash >> 32;
+    }
+    return hash ^ (hash >> 29);
+  }
+
+  void grow() {
+    std::vector<Slot> old(std::max<std::size_t>(slots_.size() * 2, 256));
+    old.swap(slots_);
+    const std::size_t mask = slots_.size() - 1;
+    for (const Slot& slot : old) {
+      if (slot.generation != generation_) continue;
+      std::size_t i = slot.hash & mask;
+      while (slots_[i].generation == generation_) i = (i + 1) & mask;
+      slots_[i] = slot;
+    }
+  }
+
+  std::vector<Slot> slots_;
+  std::string bytes_;  // the kept words, one after another
+  std::size_t used_ = 0;
+  std::uint32_t generation_ = 0;
 };
 
 // One tokenizer instance: the inner unicode61 instance (for text with non-ASCII bytes) and, for every ASCII
@@ -30,7 +125,9 @@ struct FastTokenizer {
   // The table is unicode61's default one (token characters: ASCII letters and digits), which 16 bytes at a
   // time can be checked against with a few vector compares.
   bool letters_and_digits = false;
-  std::string token;  // room for the folded token being built (16 bytes more than the text, for vector stores)
+  std::string token;      // room for the folded token being built (16 bytes more than the text, for vector stores)
+  bool distinct = false;  // documents give each word once (kDistinctWordsTokenizerName)
+  DistinctWords seen;
 };
 
 bool is_letters_and_digits_table(const std::array<unsigned char, 256>& classes) {
@@ -88,6 +185,7 @@ int create(void* inner_module, const char** args, int arg_count, Fts5Tokenizer**
   if (!tokenizer) return SQLITE_NOMEM;
   const auto* unicode61 = static_cast<const InnerModule*>(inner_module);
   tokenizer->inner_module = unicode61->functions;
+  tokenizer->distinct = unicode61->distinct;
   const int rc = tokenizer->inner_module.xCreate(unicode61->user_data, args, arg_count, &tokenizer->inner);
   if (rc != SQLITE_OK) {
     delete tokenizer;
@@ -112,11 +210,23 @@ void destroy(Fts5Tokenizer* handle) {
   delete tokenizer;
 }
 
+// Forwards only the first occurrence of every word.
+struct DistinctContext {
+  void* context;
+  int (*emit)(void*, int, const char*, int, int, int);
+  DistinctWords* seen;
+};
+
+int forward_first_occurrence(void* context, int flags, const char* token, int size, int start, int end) {
+  auto* distinct = static_cast<DistinctContext*>(context);
+  if (!distinct->seen->first_time(std::string_view(token, static_cast<std::size_t>(size)))) return SQLITE_OK;
+  return distinct->emit(distinct->context, flags, token, size, start, end);
+}
+
 // unicode61 ends a token at every ASCII separator and starts afresh after it, so the text can be cut at ASCII
 // separators into slices tokenized independently: ASCII-only slices here, the others by unicode61.
-int tokenize(Fts5Tokenizer* handle, void* context, int flags, const char* text, int size,
-             int (*emit)(void*, int, const char*, int, int, int)) {
-  auto* tokenizer = reinterpret_cast<FastTokenizer*>(handle);
+int tokenize_all(FastTokenizer* tokenizer, void* context, int flags, const char* text, int size,
+                 int (*emit)(void*, int, const char*, int, int, int)) {
   const auto* bytes = reinterpret_cast<const unsigned char*>(text);
   const unsigned char* classes = tokenizer->classes.data();
   // A token is never longer than the text: one allocation per call at most, none in the loop.
@@ -160,6 +270,16 @@ int tokenize(Fts5Tokenizer* handle, void* context, int flags, const char* text, 
   }
 }
 
+int tokenize(Fts5Tokenizer* handle, void* context, int flags, const char* text, int size,
+             int (*emit)(void*, int, const char*, int, int, int)) {
+  auto* tokenizer = reinterpret_cast<FastTokenizer*>(handle);
+  if (!tokenizer->distinct || !(flags & FTS5_TOKENIZE_DOCUMENT))
+    return tokenize_all(tokenizer, context, flags, text, size, emit);
+  tokenizer->seen.start();  // FTS5 tokenizes each column of a document in its own call
+  DistinctContext distinct{context, emit, &tokenizer->seen};
+  return tokenize_all(tokenizer, &distinct, flags, text, size, forward_first_occurrence);
+}
+
 }  // namespace
 
 fts5_api* fts5_api_of(sqlite3* db) {
@@ -175,17 +295,21 @@ fts5_api* fts5_api_of(sqlite3* db) {
 void register_fast_tokenizer(sqlite3* db) {
   fts5_api* api = fts5_api_of(db);
   if (!api || api->iVersion < 2) throw std::runtime_error("this SQLite has no FTS5 (needed by the search index)");
-  auto* inner = new InnerModule;
-  if (api->xFindTokenizer(api, "unicode61", &inner->user_data, &inner->functions) != SQLITE_OK) {
-    delete inner;
-    throw std::runtime_error("this SQLite's FTS5 has no unicode61 tokenizer");
-  }
-  fts5_tokenizer module{create, destroy, tokenize};
-  // FTS5 frees the inner module's copy with the connection.
-  if (api->xCreateTokenizer(api, kFastTokenizerName, inner, &module,
-                            [](void* pointer) { delete static_cast<InnerModule*>(pointer); }) != SQLITE_OK) {
-    delete inner;
-    throw std::runtime_error("cannot register the search index tokenizer");
+  for (const auto& [name, distinct] :
+       {std::pair{kFastTokenizerName, false}, std::pair{kDistinctWordsTokenizerName, true}}) {
+    auto* inner = new InnerModule;
+    inner->distinct = distinct;
+    if (api->xFindTokenizer(api, "unicode61", &inner->user_data, &inner->functions) != SQLITE_OK) {
+      delete inner;
+      throw std::runtime_error("this SQLite's FTS5 has no unicode61 tokenizer");
+    }
+    fts5_tokenizer module{create, destroy, tokenize};
+    // FTS5 frees the inner module's copy with the connection.
+    if (api->xCreateTokenizer(api, name, inner, &module,
+                              [](void* pointer) { delete static_cast<InnerModule*>(pointer); }) != SQLITE_OK) {
+      delete inner;
+      throw std::runtime_error("cannot register the search index tokenizer");
+    }
   }
 }
 

@@ -18,6 +18,7 @@
 #include "store/connection_pool.h"
 #include "store/database.h"
 #include "store/search_text.h"
+#include "store/sqlite/fts_phrase.h"
 #include "store/sqlite/fts_tokenizer.h"
 
 namespace postroom::store {
@@ -56,6 +57,7 @@ class Connection final : public Tx {
     exec_plain("PRAGMA foreign_keys=ON");
     register_search_text_functions(db_);
     register_fast_tokenizer(db_);
+    register_phrase_functions(db_);
   }
   ~Connection() override {
     for (auto& [sql, stmt] : statements_) sqlite3_finalize(stmt);

@@ -16,7 +16,8 @@
 namespace postroom::store {
 namespace {
 
-// One instance of the index's tokenizer per connection (SQLite calls a connection's functions one at a time).
+// The full tokenizer (every occurrence of every word, as the index's tokenizer splits them), one instance per
+// connection: SQLite calls a connection's functions one at a time.
 class WordSplitter {
  public:
   explicit WordSplitter(sqlite3* db) {

@@ -127,8 +127,7 @@ for round in $(seq "$rounds"); do
   postroom_rounds+=("$(run_source "$smtp_port")")
   stored=$(emails_count "$inbox")
   [ "$stored" = "$messages" ] || { echo "Postroom stored $stored of $messages messages" >&2; exit 1; }
-  # Emptied (untimed) so every round ingests into the same empty sandbox.
-  if [ "$round" != "$rounds" ]; then  # the next round ingests into a new, empty sandbox
+  if [ "$round" != "$rounds" ]; then  # the next round ingests into a new, empty sandbox (made untimed)
     inbox=$(json_field "$(curl -fsS "${auth[@]}" -H 'Content-Type: application/json' \
       -d "{\"inbox\":{\"name\":\"ingest $((round + 1))\"}}" "$api/projects/$project/inboxes")" id)
     address=$(sandbox_address "$inbox")

@@ -421,7 +421,7 @@ std::optional<std::size_t> header_section_end(std::string_view raw) {
 bool may_be_single_identity_part(std::string_view headers) {
   const auto value_of = [](std::string_view line, std::string_view name) -> std::optional<std::string> {
     if (line.size() <= name.size() || line[name.size()] != ':' ||
-        text::ascii_lower(line.substr(0, name.size())) != name)
+        !text::equals_ignore_case(line.substr(0, name.size()), name))
       return std::nullopt;
     return text::ascii_lower(text::trim(line.substr(name.size() + 1)));
   };

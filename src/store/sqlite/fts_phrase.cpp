@@ -81,10 +81,9 @@ using Words = std::vector<std::string>;
 // it cannot keep them, they are split into `uncached`.
 const Words& phrase_words(sqlite3_context* context, sqlite3_value** argv, int argument, Words& uncached) {
   if (auto* cached = static_cast<Words*>(sqlite3_get_auxdata(context, argument))) return *cached;
-  Words words = splitter_of(context).words(text_of(argv[argument]));
-  auto* kept = new (std::nothrow) Words(words);
-  if (kept) sqlite3_set_auxdata(context, argument, kept, [](void* pointer) { delete static_cast<Words*>(pointer); });
-  uncached = std::move(words);
+  uncached = splitter_of(context).words(text_of(argv[argument]));
+  if (auto* kept = new (std::nothrow) Words(uncached))
+    sqlite3_set_auxdata(context, argument, kept, [](void* pointer) { delete static_cast<Words*>(pointer); });
   return uncached;
 }
 

@@ -38,7 +38,9 @@ class DistinctWords {
       generation_ = 1;
     }
     used_ = 0;
-    if (bytes_.capacity() > kMaxWords * 16) std::string().swap(bytes_);
+    // After a column with very many words, the set's memory is not kept for the next one.
+    if (slots_.size() * sizeof(Slot) > kKeptBytes) std::vector<Slot>().swap(slots_);
+    if (bytes_.capacity() > kKeptBytes) std::string().swap(bytes_);
     bytes_.clear();
   }
 
@@ -68,6 +70,7 @@ class DistinctWords {
   static constexpr std::size_t kMaxWords = 1 << 16;
   static constexpr std::size_t kMaxWordSize = 256;
   static constexpr int kMaxProbes = 16;
+  static constexpr std::size_t kKeptBytes = 1 << 20;
 
   struct Slot {
     std::uint64_t hash = 0;
